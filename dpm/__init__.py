@@ -1,0 +1,1 @@
+"""dpm: differentiable probabilistic models on minigrad."""
