@@ -1,0 +1,30 @@
+"""minigrad: reverse-mode automatic differentiation on NumPy arrays.
+
+Read in this order: ``tensor.py`` (the Tensor and its operator sugar),
+``ops/registry.py`` (what a primitive is), ``ops/*.py`` (the table of
+derivatives), ``autodiff.py`` (the backward pass), ``gradcheck.py`` (how we
+know the derivatives are right), then ``nn.py`` and ``optim.py``.
+``kernels.py`` holds the Numba kernels (with NumPy twins) behind logsumexp
+and softmax.
+"""
+from minigrad.tensor import Tensor, as_tensor
+from minigrad.autodiff import (
+    backward, detect_anomaly, enable_grad, grad, gradients, no_grad)
+from minigrad.ops import (
+    abs, add, broadcast_to, cholesky, clip, concatenate, cos, digamma, div, erf, exp, expm1,
+    getitem, inv, leaky_relu, lgamma, log, log1p, log_sigmoid, log_softmax, logdet, logsumexp,
+    matmul, max, maximum, mean, min, minimum, mul, neg, polygamma, pow, relu, reshape, sigmoid,
+    sin, softmax, softplus, sqrt, square, stack, sub, sum, sum_to, tanh, transpose,
+    triangular_solve, where)
+from minigrad.gradcheck import GradcheckError, gradcheck, gradgradcheck
+
+__all__ = [
+    "Tensor", "as_tensor", "backward", "detect_anomaly", "enable_grad", "grad", "gradients",
+    "no_grad", "GradcheckError", "gradcheck", "gradgradcheck",
+    "abs", "add", "broadcast_to", "cholesky", "clip", "concatenate", "cos", "digamma", "div",
+    "erf", "exp", "expm1", "getitem", "inv", "leaky_relu", "lgamma", "log", "log1p",
+    "log_sigmoid", "log_softmax", "logdet", "logsumexp", "matmul", "max", "maximum", "mean",
+    "min", "minimum", "mul", "neg", "polygamma", "pow", "relu", "reshape", "sigmoid", "sin",
+    "softmax", "softplus", "sqrt", "square", "stack", "sub", "sum", "sum_to", "tanh",
+    "transpose", "triangular_solve", "where",
+]

@@ -1,0 +1,276 @@
+"""Reverse-mode differentiation: the backward pass over the recorded graph.
+
+For an output y and the graph that made it, the backward pass visits the
+nodes in reverse topological order (every node after all the nodes that use
+it) and applies the chain rule one primitive at a time:
+
+    grad(x_i) += vjp_i(grad(out), out, x_1, ..., x_n)
+
+The order is found by an explicit-stack depth-first search, not recursion,
+so a chain of 100,000 operations works with Python's default recursion
+limit. Gradients *accumulate*: a tensor used twice receives the sum of both
+contributions (the diamond case).
+
+With ``create_graph=True`` the VJP rules run with gradient recording on;
+since every rule is written with Tensor primitives, the gradients are
+themselves Tensors in a graph and can be differentiated again (``grad`` of
+``grad``, Hessian-vector products, the WGAN-GP penalty).
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+
+import numpy as np
+
+
+class _State:
+    """Global switches: gradient recording and anomaly detection."""
+    grad_enabled = True
+    anomaly = False
+
+
+STATE = _State()
+
+# The node of a non-leaf whose graph was released by a backward pass.
+_FREED = ("freed",)
+
+
+@contextlib.contextmanager
+def _grad_mode(enabled):
+    previous = STATE.grad_enabled
+    STATE.grad_enabled = enabled
+    try:
+        yield
+    finally:
+        STATE.grad_enabled = previous
+
+
+def no_grad():
+    """Context manager: primitives inside record no graph (inference, updates)."""
+    return _grad_mode(False)
+
+
+def enable_grad():
+    """Context manager: record the graph even inside ``no_grad``."""
+    return _grad_mode(True)
+
+
+@contextlib.contextmanager
+def detect_anomaly():
+    """Context manager: stop at the first primitive whose output becomes non-finite.
+
+    Inside it, every forward and backward primitive checks its result; the
+    first one that turns finite inputs into NaN or inf raises
+    ``FloatingPointError`` naming the primitive and the pass. Optimizers
+    check gradients before an update. It costs a pass over every array, so
+    it is off by default.
+    """
+    previous = STATE.anomaly
+    STATE.anomaly = True
+    try:
+        yield
+    finally:
+        STATE.anomaly = previous
+
+
+def check_anomaly(name, result, inputs, stage):
+    """Raise if ``result`` is non-finite while all ``inputs`` are finite."""
+    if np.all(np.isfinite(result)):
+        return
+    if all(np.all(np.isfinite(x)) for x in inputs):
+        bad = "NaN" if np.any(np.isnan(result)) else "inf"
+        raise FloatingPointError(
+            f"anomaly: primitive '{name}' produced {bad} in its {stage} pass from finite "
+            f"inputs of shapes {[np.shape(x) for x in inputs]}")
+
+
+# ------------------------------------------------------------------ graph walk
+def topological_order(roots):
+    """Nodes reachable from ``roots`` through inputs that require grad.
+
+    Returns a list in which every node comes after all of its inputs
+    (parents before children). Iterative depth-first search with an explicit
+    stack of (node, expanded) pairs, so depth is not limited by recursion.
+    """
+    order, seen = [], set()
+    stack = [(root, False) for root in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        entry = node._node
+        if entry is _FREED:
+            raise RuntimeError(
+                "backward through a graph that was already freed by an earlier backward "
+                "pass; pass retain_graph=True to the first backward to keep it")
+        if entry is not None:
+            for parent in entry[1]:
+                if parent.requires_grad and id(parent) not in seen:
+                    stack.append((parent, False))
+    return order
+
+
+def _relevant(order, targets):
+    """ids of the nodes through which some target can be reached going upward."""
+    relevant = set(targets)
+    for node in order:  # parents come first, so one pass suffices
+        entry = node._node
+        if entry is not None and any(id(p) in relevant for p in entry[1]):
+            relevant.add(id(node))
+    return relevant
+
+
+def _propagate(roots, seeds, create_graph, targets=None):
+    """Run the chain rule from ``roots`` with upstream ``seeds``.
+
+    Returns (order, grads) where grads maps id(node) -> gradient Tensor for
+    every leaf reached (``targets is None``) or for every node in
+    ``targets`` (a set of ids).
+    """
+    from minigrad.ops import sum_to  # the primitives import this module
+
+    order = topological_order(roots)
+    keep = None if targets is None else _relevant(order, targets)
+    grads = {}
+    for root, seed in zip(roots, seeds):
+        grads[id(root)] = grads[id(root)] + seed if id(root) in grads else seed
+    results = {}
+    anomaly = STATE.anomaly
+    with _grad_mode(create_graph):
+        for node in reversed(order):
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            entry = node._node
+            if (targets is None and entry is None) or (targets is not None and id(node) in targets):
+                results[id(node)] = g
+            if entry is None:
+                continue
+            prim, inputs, kwargs = entry
+            for i, x in enumerate(inputs):
+                if not x.requires_grad or (keep is not None and id(x) not in keep):
+                    continue
+                gx = prim.vjp(i, g, node, inputs, kwargs)
+                if gx is None:
+                    continue
+                if gx.data.shape != x.data.shape:
+                    gx = sum_to(gx, shape=x.data.shape)
+                if anomaly:
+                    check_anomaly(prim.name, gx.data, [g.data] + [t.data for t in inputs],
+                                  "backward")
+                previous = grads.get(id(x))
+                grads[id(x)] = gx if previous is None else previous + gx
+    return order, results
+
+
+def _seed(output, grad):
+    from minigrad.tensor import Tensor
+
+    if grad is None:
+        if output.data.size != 1:
+            raise RuntimeError(
+                f"backward() of a non-scalar Tensor of shape {output.shape} needs the upstream "
+                f"gradient: pass grad= of that shape (e.g. ones for a sum)")
+        return Tensor._wrap(np.ones_like(output.data))
+    grad = grad if isinstance(grad, Tensor) else Tensor(grad)
+    if grad.shape != output.shape:
+        raise ValueError(f"grad of shape {grad.shape} does not match the output's shape "
+                         f"{output.shape}")
+    return grad
+
+
+def _free(order):
+    for node in order:
+        if node._node is not None:
+            node._node = _FREED
+
+
+def backward(output, grad=None, create_graph=False, retain_graph=None):
+    """Accumulate d(output)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
+    if not output.requires_grad:
+        raise RuntimeError("backward() on a Tensor that does not require grad: none of its "
+                           "inputs had requires_grad=True (or it was computed under no_grad)")
+    seed = _seed(output, grad)
+    order, results = _propagate([output], [seed], create_graph)
+    for leaf in order:
+        g = results.get(id(leaf))
+        if g is None:
+            continue
+        leaf.grad = g.data.copy() if leaf.grad is None else leaf.grad + g.data
+        if create_graph:
+            leaf.grad_tensor = g if leaf.grad_tensor is None else leaf.grad_tensor + g
+    if not (create_graph if retain_graph is None else retain_graph):
+        _free(order)
+
+
+def gradients(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None):
+    """Gradients of ``outputs`` with respect to ``inputs``, returned (not accumulated).
+
+    ``outputs`` and ``inputs`` are Tensors or sequences of Tensors; inputs may
+    be intermediate results, not only leaves. An input the outputs do not
+    depend on gets a zero gradient. With ``create_graph=True`` the returned
+    gradients are differentiable.
+    """
+    from minigrad.tensor import Tensor
+
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs)
+    for x in inputs:
+        if not x.requires_grad:
+            raise ValueError("gradients(): every input must have requires_grad=True")
+    live = [(o, _seed(o, g)) for o, g in zip(outputs, grad_outputs) if o.requires_grad]
+    results = {}
+    order = []
+    if live:
+        order, results = _propagate([o for o, _ in live], [s for _, s in live], create_graph,
+                                    targets={id(x) for x in inputs})
+    grads = [results.get(id(x), Tensor._wrap(np.zeros_like(x.data))) for x in inputs]
+    if not (create_graph if retain_graph is None else retain_graph):
+        _free(order)
+    return grads[0] if single else grads
+
+
+def grad(f, argnums=0):
+    """The function computing d f / d args[argnums] for a scalar-valued ``f``.
+
+    ``grad(f)(x)`` returns a Tensor of x's shape (a tuple when ``argnums`` is
+    a tuple). Arguments may be numbers, arrays or Tensors. When an argument
+    is already a Tensor that requires grad (as inside another ``grad``), the
+    result is recorded in the graph, so ``grad(grad(f))`` is the second
+    derivative.
+    """
+    from minigrad.tensor import Tensor
+
+    many = isinstance(argnums, (tuple, list))
+    positions = tuple(argnums) if many else (argnums,)
+
+    @functools.wraps(f)
+    def gradient_of_f(*args, **kwargs):
+        args = list(args)
+        nested = False
+        for k in positions:
+            if isinstance(args[k], Tensor) and args[k].requires_grad:
+                nested = True
+            else:
+                args[k] = Tensor(args[k], requires_grad=True)
+        with enable_grad():
+            value = f(*args, **kwargs)
+        if not isinstance(value, Tensor) or value.data.size != 1:
+            raise TypeError(f"grad(f) needs f to return a one-element Tensor, got "
+                            f"{type(value).__name__} of shape {np.shape(value)}")
+        if not value.requires_grad:
+            zeros = [Tensor._wrap(np.zeros_like(args[k].data)) for k in positions]
+            return tuple(zeros) if many else zeros[0]
+        grads = gradients(value, [args[k] for k in positions], create_graph=nested)
+        return tuple(grads) if many else grads[0]
+
+    return gradient_of_f

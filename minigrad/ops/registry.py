@@ -1,0 +1,103 @@
+"""The table of primitives: each one a forward on ndarrays plus its VJPs.
+
+A primitive is declared in two parts that read like a table of derivatives::
+
+    exp = primitive("exp", "elementwise", examples=...)(np.exp)
+
+    @exp.defvjp
+    def exp_vjp(g, out, x):          # d/dx e^x = e^x
+        return g * out
+
+``forward`` maps ndarrays to an ndarray. Each vector-Jacobian product (VJP)
+rule receives the upstream gradient ``g``, the output ``out`` and the inputs,
+all as Tensors, plus the primitive's keyword arguments, and returns the
+gradient for one input written with Tensor operations. Because the rules are
+themselves made of primitives, the backward pass can be recorded and
+differentiated again (Hessian-vector products, WGAN-GP): one rule serves
+first and higher order. A rule may return a gradient of the *broadcast*
+shape; the engine sums it back to the input's shape, so rules hold only the
+mathematics.
+
+Every primitive is listed in ``REGISTRY`` with ``examples``, a function
+``rng -> list of (args, kwargs)`` giving valid inputs away from kinks and
+poles, so the test suite can enumerate every op and check its gradients.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from minigrad import autodiff
+from minigrad.tensor import Tensor
+
+REGISTRY: dict[str, "Primitive"] = {}
+
+
+class Primitive:
+    """A differentiable operation: forward on ndarrays, one VJP per input.
+
+    ``variadic`` primitives (concatenate, stack) take any number of inputs
+    and have a single rule ``vjp(i, g, out, *inputs, **kwargs)`` for the
+    i-th one.
+    """
+
+    __slots__ = ("name", "family", "forward", "vjps", "examples", "variadic", "twice")
+
+    def __init__(self, name, family, forward, examples=None, variadic=False, twice=True):
+        self.name = name
+        self.family = family
+        self.forward = forward
+        self.vjps = None
+        self.examples = examples
+        self.variadic = variadic
+        self.twice = twice
+
+    def defvjp(self, *rules):
+        """Declare the VJP rules, one per input in order (decorator-friendly)."""
+        self.vjps = rules
+        return rules[0] if len(rules) == 1 else rules
+
+    def vjp(self, i, g, out, inputs, kwargs):
+        """Gradient for input ``i`` given upstream ``g`` (a Tensor)."""
+        if self.variadic:
+            return self.vjps[0](i, g, out, *inputs, **kwargs)
+        return self.vjps[i](g, out, *inputs, **kwargs)
+
+    def __call__(self, *args, **kwargs):
+        inputs = tuple(a if type(a) is Tensor else _constant(a) for a in args)
+        out = Tensor._wrap(self.forward(*[t.data for t in inputs], **kwargs))
+        if autodiff.STATE.grad_enabled:
+            for t in inputs:
+                if t.requires_grad:
+                    out.requires_grad = True
+                    out._node = (self, inputs, kwargs)
+                    break
+        if autodiff.STATE.anomaly:
+            autodiff.check_anomaly(self.name, out.data, [t.data for t in inputs], "forward")
+        return out
+
+    def __repr__(self):
+        return f"<primitive {self.name} ({self.family})>"
+
+
+def _constant(x):
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def primitive(name, family, examples=None, variadic=False, twice=True):
+    """Decorator turning a forward function on ndarrays into a registered Primitive."""
+    def register(forward):
+        if name in REGISTRY:
+            raise ValueError(f"primitive {name!r} is already registered")
+        prim = Primitive(name, family, forward, examples, variadic, twice)
+        REGISTRY[name] = prim
+        return prim
+    return register
+
+
+def const_like(array, like):
+    """A constant Tensor of ``array`` in the dtype of Tensor ``like``.
+
+    Masks and other non-differentiable factors in VJP rules go through here
+    so that float32 gradients stay float32.
+    """
+    return Tensor._wrap(np.asarray(array, dtype=like.data.dtype))
