@@ -3,7 +3,9 @@
 A demo is a module ``demos/<name>.py`` with ``main(argv=None) -> dict``
 that starts with ``args = parse_args(argv, __doc__)``, prints each number it
 reproduces with ``report(...)``, saves figures with ``savefig(...)`` and
-returns its numbers. ``python -m demos`` runs them all (see ``__main__.py``).
+returns its numbers; it ends with ``if __name__ == "__main__": main()`` so
+that ``python -m demos.<name>`` runs it alone. ``python -m demos`` runs them
+all (see ``__main__.py``).
 """
 from __future__ import annotations
 
