@@ -80,6 +80,11 @@ CLAIMS = {
 }
 
 CODE = {
+    "A1": ["minigrad/ops/", "minigrad/gradcheck.py"],
+    "A2": ["minigrad/autodiff.py", "minigrad/gradcheck.py"],
+    "A3": ["minigrad/ops/reductions.py", "minigrad/kernels.py"],
+    "A4": ["minigrad/autodiff.py", "minigrad/ops/shape.py"],
+    "W1": ["dpm/wasserstein.py"],
 }
 
 DEMO = {
