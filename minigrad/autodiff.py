@@ -23,6 +23,8 @@ import functools
 
 import numpy as np
 
+from minigrad.tensor import Tensor
+
 
 class _State:
     """Global switches: gradient recording and anomaly detection."""
@@ -133,51 +135,74 @@ def _propagate(roots, seeds, create_graph, targets=None):
     every leaf reached (``targets is None``) or for every node in
     ``targets`` (a set of ids).
     """
-    from minigrad.ops import sum_to  # the primitives import this module
-
     order = topological_order(roots)
     keep = None if targets is None else _relevant(order, targets)
     grads = {}
     for root, seed in zip(roots, seeds):
-        grads[id(root)] = grads[id(root)] + seed if id(root) in grads else seed
+        grads[id(root)] = _accumulate(grads.get(id(root)), seed, create_graph)
     results = {}
     anomaly = STATE.anomaly
-    with _grad_mode(create_graph):
+    previous_mode = STATE.grad_enabled
+    STATE.grad_enabled = create_graph
+    try:
         for node in reversed(order):
             g = grads.pop(id(node), None)
             if g is None:
                 continue
             entry = node._node
-            if (targets is None and entry is None) or (targets is not None and id(node) in targets):
+            if targets is None:
+                if entry is None:  # a leaf
+                    results[id(node)] = g
+            elif id(node) in targets:
                 results[id(node)] = g
             if entry is None:
                 continue
             prim, inputs, kwargs = entry
+            rules = prim.vjps
             for i, x in enumerate(inputs):
                 if not x.requires_grad or (keep is not None and id(x) not in keep):
                     continue
-                gx = prim.vjp(i, g, node, inputs, kwargs)
+                if prim.variadic:
+                    gx = rules[0](i, g, node, *inputs, **kwargs)
+                else:
+                    gx = rules[i](g, node, *inputs, **kwargs)
                 if gx is None:
                     continue
                 if gx.data.shape != x.data.shape:
-                    gx = sum_to(gx, shape=x.data.shape)
+                    gx = _sum_to(gx, shape=x.data.shape)
                 if anomaly:
                     check_anomaly(prim.name, gx.data, [g.data] + [t.data for t in inputs],
                                   "backward")
                 previous = grads.get(id(x))
-                grads[id(x)] = gx if previous is None else previous + gx
+                if previous is not None:
+                    gx = previous + gx if create_graph else Tensor._wrap(previous.data + gx.data)
+                grads[id(x)] = gx
+    finally:
+        STATE.grad_enabled = previous_mode
     return order, results
 
 
-def _seed(output, grad):
-    from minigrad.tensor import Tensor
+def _accumulate(previous, g, create_graph):
+    """previous + g; on raw arrays when no graph is being recorded (faster)."""
+    if previous is None:
+        return g
+    if create_graph:
+        return previous + g
+    return Tensor._wrap(previous.data + g.data)
 
+
+def _sum_to(g, shape):
+    from minigrad.ops import sum_to  # the primitives import this module
+    return sum_to(g, shape=shape)
+
+
+def _seed(output, grad):
     if grad is None:
         if output.data.size != 1:
             raise RuntimeError(
                 f"backward() of a non-scalar Tensor of shape {output.shape} needs the upstream "
                 f"gradient: pass grad= of that shape (e.g. ones for a sum)")
-        return Tensor._wrap(np.ones_like(output.data))
+        return Tensor._wrap(np.ones(output.data.shape, dtype=output.data.dtype))
     grad = grad if isinstance(grad, Tensor) else Tensor(grad)
     if grad.shape != output.shape:
         raise ValueError(f"grad of shape {grad.shape} does not match the output's shape "
@@ -217,8 +242,6 @@ def gradients(outputs, inputs, grad_outputs=None, create_graph=False, retain_gra
     depend on gets a zero gradient. With ``create_graph=True`` the returned
     gradients are differentiable.
     """
-    from minigrad.tensor import Tensor
-
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else list(inputs)
@@ -248,8 +271,6 @@ def grad(f, argnums=0):
     result is recorded in the graph, so ``grad(grad(f))`` is the second
     derivative.
     """
-    from minigrad.tensor import Tensor
-
     many = isinstance(argnums, (tuple, list))
     positions = tuple(argnums) if many else (argnums,)
 

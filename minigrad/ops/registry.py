@@ -30,6 +30,8 @@ from minigrad import autodiff
 from minigrad.tensor import Tensor
 
 REGISTRY: dict[str, "Primitive"] = {}
+_STATE = autodiff.STATE
+_new_tensor = object.__new__
 
 
 class Primitive:
@@ -63,15 +65,31 @@ class Primitive:
         return self.vjps[i](g, out, *inputs, **kwargs)
 
     def __call__(self, *args, **kwargs):
-        inputs = tuple(a if type(a) is Tensor else _constant(a) for a in args)
-        out = Tensor._wrap(self.forward(*[t.data for t in inputs], **kwargs))
-        if autodiff.STATE.grad_enabled:
+        # The hot path of the whole engine: kept flat on purpose.
+        inputs = args
+        for a in args:
+            if type(a) is not Tensor:
+                inputs = tuple(_constant(x) for x in args)
+                break
+        if len(inputs) == 1:
+            value = self.forward(inputs[0].data, **kwargs)
+        elif len(inputs) == 2:
+            value = self.forward(inputs[0].data, inputs[1].data, **kwargs)
+        else:
+            value = self.forward(*[t.data for t in inputs], **kwargs)
+        out = _new_tensor(Tensor)
+        out.data = value if type(value) is np.ndarray else np.asarray(value)
+        out.grad = None
+        out.grad_tensor = None
+        out._node = None
+        out.requires_grad = False
+        if _STATE.grad_enabled:
             for t in inputs:
                 if t.requires_grad:
                     out.requires_grad = True
                     out._node = (self, inputs, kwargs)
                     break
-        if autodiff.STATE.anomaly:
+        if _STATE.anomaly:
             autodiff.check_anomaly(self.name, out.data, [t.data for t in inputs], "forward")
         return out
 
