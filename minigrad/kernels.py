@@ -1,0 +1,474 @@
+"""logsumexp, softmax, log_softmax and the logsumexp backward on plain ndarrays (claim A3).
+
+    logsumexp(x) = M + log1p(R),  M = max_j x_j,  R = sum_{j != j*} exp(x_j - M)
+    softmax(x)_j = exp(x_j - M) / (1 + R),   log_softmax(x)_j = (x_j - M) - log1p(R)
+    d logsumexp / dx_j = softmax(x)_j = exp(x_j - logsumexp(x))
+
+j* is the first index of the maximum, whose term exp(0) = 1 is taken out of the
+sum so that log1p keeps a tiny result exact (logsumexp([0, -40]) = 4.2e-18, not
+0). The shift by M keeps exp from overflowing at 1e308 or underflowing at
+-1e308. Where M is infinite the shift is not made: an all -inf row gives -inf
+(softmax 0, log_softmax -inf, gradient 0, no warning); a +inf entry gives +inf
+(its softmax is NaN, the others 0, as exp(x - lse) says); NaN gives NaN.
+
+Every public function has a Numba path (`<name>_numba`) and a plain-NumPy twin
+(`<name>_numpy`) of the same signature; `<name>` is the Numba one when
+`minigrad._numba.NUMBA_ENABLED`, else the twin. The reduced axis is moved last
+and made contiguous, so every kernel sees rows of length m in a flat array.
+
+Speed. The work is bound by exp. With pip's llvmlite, np.exp in a Numba loop is
+a scalar libm call (about 6 ns a value here, the same as NumPy's np.exp), so
+`exp_poly` writes exp as arithmetic that LLVM vectorizes (4 lanes of AVX2):
+1.45 ns a value in cache on one core, against 0.55 ns for np.sum (the memory
+floor). Short rows (m <= BLOCK) are processed a block of rows at a time so that
+exp runs over the whole block's BLOCK values, not 8 at a time; long rows and
+whole arrays are cut into segments reduced in parallel and combined, each
+segment in a single pass (online max and sum, BLOCK values at a time).
+`python -m demos.benchmark --only logsumexp` measures the ratios.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from minigrad._numba import NUMBA_ENABLED, njit, prange
+
+__all__ = ["logsumexp", "softmax", "log_softmax", "logsumexp_backward", "exp_poly",
+           "logsumexp_numpy", "softmax_numpy", "log_softmax_numpy", "logsumexp_backward_numpy",
+           "exp_poly_numpy", "logsumexp_numba", "softmax_numba", "log_softmax_numba",
+           "logsumexp_backward_numba"]
+
+BLOCK = 2048          # values per buffer: 16 KB of float64 stays in L1
+SEGMENTS = 64         # a few rows are cut into about this many segments in all
+INF = math.inf
+
+# ---------------------------------------------------------------- exp_poly
+# exp(t) = 2^n exp(r), n = rint(t / ln 2), r = t - n ln 2 in [-0.347, 0.347].
+# ln 2 = LN2_HI + LN2_LO with LN2_HI's 32 significant bits, so n * LN2_HI is exact.
+LOG2E = 1.4426950408889634
+LN2_HI = 6.93147180369123816490e-01
+LN2_LO = 1.90821492927058770002e-10
+SHIFTER = 6755399441055744.0          # 1.5 * 2^52: adding it rounds to an integer
+SHIFTER_BITS = int(np.float64(SHIFTER).view(np.int64))
+TAYLOR = tuple(1.0 / math.factorial(k) for k in range(14))   # degree 13: tail <= 5e-18
+C2, C3, C4, C5, C6, C7, C8, C9, C10, C11, C12, C13 = TAYLOR[2:]
+
+if NUMBA_ENABLED:
+    from numba import types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def _bits(typingctx, value):
+        """Reinterpret a float64's bits as an int64 (a bitcast LLVM can vectorize)."""
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], context.get_value_type(types.int64))
+        return types.int64(types.float64), codegen
+
+    @intrinsic
+    def _from_bits(typingctx, bits):
+        """Reinterpret an int64's bits as a float64."""
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], context.get_value_type(types.float64))
+        return types.float64(types.int64), codegen
+else:
+    def _bits(value):
+        return int(np.float64(value).view(np.int64))
+
+    def _from_bits(bits):
+        return float(np.int64(bits).view(np.float64))
+
+
+# fastmath "contract" only lets LLVM fuse a*b + c into one FMA (one rounding
+# fewer); no flag may assume away NaN or inf, and no reassociation may undo the
+# SHIFTER rounding trick.
+@njit(cache=True, fastmath={"contract"})
+def _exp_scalar(t):
+    """exp(t) for any float64 t: 0 below -746, inf above 709.8, NaN stays NaN."""
+    t = -746.0 if t < -746.0 else t      # written so that NaN passes through both
+    t = 710.0 if t > 710.0 else t
+    k = t * LOG2E + SHIFTER
+    n = k - SHIFTER
+    r = (t - n * LN2_HI) - n * LN2_LO
+    p = C13 * r + C12
+    p = p * r + C11
+    p = p * r + C10
+    p = p * r + C9
+    p = p * r + C8
+    p = p * r + C7
+    p = p * r + C6
+    p = p * r + C5
+    p = p * r + C4
+    p = p * r + C3
+    p = p * r + C2
+    p = p * r + 1.0
+    p = p * r + 1.0
+    # 2^n as two factors 2^(n//2) 2^(n - n//2), both normal, so a subnormal
+    # result is rounded once by the last product instead of flushed to zero.
+    n_int = _bits(k) - SHIFTER_BITS
+    half = n_int >> 1
+    return p * _from_bits((half + 1023) << 52) * _from_bits((n_int - half + 1023) << 52)
+
+
+@njit(cache=True, fastmath={"contract"})
+def _exp_inplace(buf, lo, hi):
+    for j in range(lo, hi):
+        buf[j] = _exp_scalar(buf[j])
+
+
+def exp_poly(t):
+    """exp of an array by `_exp_scalar`, the vectorizable exp the kernels use (A3).
+
+    Error: range reduction t = n ln 2 + r (|r| <= 0.347, error <= 2^-53 |r|),
+    exp(r) by its Taylor polynomial of degree 13 (truncation <= r^14/14! < 5e-18,
+    Horner in FMA about 1 ulp), times 2^n exactly. The tests assert it is within
+    2 ulp of np.exp for normal results and within one subnormal step below.
+    """
+    values = np.array(t, dtype=np.float64, copy=True).reshape(-1)
+    _exp_inplace(values, 0, values.size)
+    return values.reshape(np.shape(t))
+
+
+def exp_poly_numpy(t):
+    """The same algorithm as `exp_poly` in NumPy operations (its twin)."""
+    t = np.clip(np.asarray(t, dtype=np.float64), -746.0, 710.0)   # clip keeps NaN
+    k = t * LOG2E + SHIFTER
+    n = k - SHIFTER
+    r = (t - n * LN2_HI) - n * LN2_LO
+    p = np.full_like(r, C13)
+    for c in TAYLOR[12::-1]:
+        p = p * r + c
+    n_int = np.where(np.isnan(k), 0, k.view(np.int64) - SHIFTER_BITS)
+    half = n_int >> 1
+    return p * ((half + 1023) << 52).view(np.float64) * ((n_int - half + 1023) << 52).view(np.float64)
+
+
+# ---------------------------------------------------------------- Numba row kernels
+# A row's statistics (M, R) mean sum_j exp(x_j) = e^M (1 + R). M is NaN when the
+# row holds a NaN, +inf (R = 0) when it holds +inf, -inf (R = 0) when all is -inf.
+@njit(cache=True)
+def _slice_max(xf, lo, hi):
+    """Largest value of xf[lo:hi] ignoring NaN; -inf when there is none."""
+    best = -INF
+    for j in range(lo, hi):
+        best = xf[j] if xf[j] > best else best
+    return best
+
+
+@njit(cache=True)
+def _special_stats(xf, lo, hi, top):
+    """(M, R) of a slice whose largest non-NaN value `top` is +-inf (no shift possible)."""
+    for j in range(lo, hi):
+        if xf[j] != xf[j]:
+            return math.nan, 0.0
+    return top, 0.0
+
+
+@njit(cache=True, fastmath={"reassoc", "contract"})   # reassoc reorders the sum: rounding only
+def _rest_sum(buf, lo, hi, star):
+    """sum of buf[lo:hi] without buf[star] (the max's term, exactly 1)."""
+    saved, buf[star] = buf[star], 0.0
+    total = 0.0
+    for j in range(lo, hi):
+        total += buf[j]
+    buf[star] = saved
+    return total
+
+
+@njit(cache=True)
+def _first_index(xf, lo, hi, value):
+    for j in range(lo, hi):
+        if xf[j] == value:
+            return j
+    return lo
+
+
+@njit(cache=True, fastmath={"contract"})
+def _exp_shifted(xf, lo, hi, shift, buf, start):
+    """buf[start + j - lo] = exp(xf[j] - shift) for j in [lo, hi)."""
+    for j in range(lo, hi):
+        buf[start + j - lo] = _exp_scalar(xf[j] - shift)
+
+
+@njit(cache=True)
+def _combine(M, R, m, r):
+    """Stats of two slices together: e^M (1 + R) + e^m (1 + r) = e^M' (1 + R')."""
+    if M != M or m != m:
+        return math.nan, 0.0
+    if m > M:
+        M, R, m, r = m, r, M, R
+    if m == -INF or M == INF:
+        return M, R
+    return M, R + (1.0 + r) * _exp_scalar(m - M)
+
+
+@njit(cache=True)
+def _block_stats(xf, m, r0, r1, buf, M, R):
+    """M, R of the short rows r0..r1; leaves exp(x - M) of each finite row in buf.
+
+    The shifts are written first and exp runs once over the block's (r1-r0)*m
+    values, so it vectorizes even when m is 8.
+    """
+    for i in range(r0, r1):
+        top = _slice_max(xf, i * m, i * m + m)
+        shift = top if math.isfinite(top) else 0.0
+        for j in range(m):
+            buf[(i - r0) * m + j] = xf[i * m + j] - shift
+        M[i], R[i] = (top, 0.0) if math.isfinite(top) else _special_stats(xf, i * m, i * m + m, top)
+    _exp_inplace(buf, 0, (r1 - r0) * m)
+    for i in range(r0, r1):
+        if math.isfinite(M[i]):
+            b = (i - r0) * m
+            star = b + _first_index(xf, i * m, i * m + m, M[i]) - i * m
+            rest = _rest_sum(buf, b, b + m, star)
+            M[i], R[i] = (M[i], rest) if rest == rest else (math.nan, 0.0)
+
+
+@njit(cache=True)
+def _segment_stats(xf, lo, hi, buf):
+    """M, R of xf[lo:hi] in one pass: BLOCK values at a time, combined online."""
+    M, R = -INF, 0.0
+    for c in range(lo, hi, BLOCK):
+        end = min(c + BLOCK, hi)
+        top = _slice_max(xf, c, end)
+        if math.isfinite(top):
+            _exp_shifted(xf, c, end, top, buf, 0)
+            rest = _rest_sum(buf, 0, end - c, _first_index(xf, c, end, top) - c)
+            m, r = (top, rest) if rest == rest else (math.nan, 0.0)
+        else:
+            m, r = _special_stats(xf, c, end, top)
+        M, R = _combine(M, R, m, r)
+    return M, R
+
+
+@njit(cache=True, parallel=True)
+def _row_stats(xf, m, M, R):
+    """M, R of each row of the (n, m) values xf (m >= 1), in parallel."""
+    n = M.size
+    if m <= BLOCK:
+        per = BLOCK // m
+        for b in prange((n + per - 1) // per):
+            _block_stats(xf, m, b * per, min(n, b * per + per), np.empty(per * m), M, R)
+        return
+    pieces = max(1, min(SEGMENTS // n, m // BLOCK))   # few long rows: cut each row too
+    seg = (m + pieces - 1) // pieces
+    Ms, Rs = np.empty(n * pieces), np.empty(n * pieces)
+    for s in prange(n * pieces):
+        lo = (s // pieces) * m + min(m, (s % pieces) * seg)
+        hi = (s // pieces) * m + min(m, (s % pieces) * seg + seg)
+        Ms[s], Rs[s] = _segment_stats(xf, lo, hi, np.empty(BLOCK))
+    for i in prange(n):
+        M[i], R[i] = -INF, 0.0
+        for p in range(i * pieces, i * pieces + pieces):
+            M[i], R[i] = _combine(M[i], R[i], Ms[p], Rs[p])
+
+
+@njit(cache=True, parallel=True)
+def _lse_rows(xf, m, out):
+    R = np.empty(out.size)
+    _row_stats(xf, m, out, R)
+    for i in prange(out.size):
+        out[i] = out[i] + math.log1p(R[i])
+
+
+SOFTMAX, LOG_SOFTMAX, BACKWARD = 0, 1, 2   # what `_finish_row` writes
+
+
+@njit(cache=True, fastmath={"contract"})
+def _finish_row(xf, lo, hi, M, R, g, out, mode, have_exp):
+    """softmax, log_softmax or g * softmax of one row into out[lo:hi] from its M, R.
+
+    have_exp: out[lo:hi] already holds exp(x - M) (short rows), else it is computed.
+    """
+    if not math.isfinite(M):
+        off = -INF if mode == LOG_SOFTMAX else 0.0   # all -inf: softmax 0, log_softmax -inf
+        for j in range(lo, hi):
+            dead = mode == BACKWARD and xf[j] == -INF
+            out[j] = math.nan if (M != M or xf[j] == INF) and not dead else off
+    elif mode == LOG_SOFTMAX:
+        L = math.log1p(R)
+        for j in range(lo, hi):
+            out[j] = (xf[j] - M) - L
+    else:
+        scale = (g if mode == BACKWARD else 1.0) / (1.0 + R)
+        if not have_exp:
+            _exp_shifted(xf, lo, hi, M, out, lo)
+        for j in range(lo, hi):
+            out[j] = 0.0 if (mode == BACKWARD and xf[j] == -INF) else out[j] * scale
+
+
+@njit(cache=True, parallel=True)
+def _softmax_rows(xf, m, g, out, mode):
+    """`_finish_row` for every row of the (n, m) values xf; g (n,) only for BACKWARD."""
+    n = out.size // m
+    M, R = np.empty(n), np.empty(n)
+    if m <= BLOCK:
+        per = BLOCK // m
+        for b in prange((n + per - 1) // per):
+            r0, r1 = b * per, min(n, b * per + per)
+            _block_stats(xf, m, r0, r1, out[r0 * m:r1 * m], M, R)   # out is the exp buffer
+            for i in range(r0, r1):
+                _finish_row(xf, i * m, i * m + m, M[i], R[i], g[min(i, g.size - 1)], out, mode, True)
+        return
+    _row_stats(xf, m, M, R)
+    pieces = (m + BLOCK - 1) // BLOCK
+    for s in prange(n * pieces):
+        i = s // pieces
+        lo = i * m + (s % pieces) * BLOCK
+        _finish_row(xf, lo, min(lo + BLOCK, i * m + m), M[i], R[i], g[min(i, g.size - 1)], out, mode, False)
+
+
+# ---------------------------------------------------------------- NumPy twins of the row kernels
+def _row_stats_numpy(rows):
+    """M, R (as in `_row_stats`) of each row of a 2-D array, and e = exp(x - M)."""
+    if rows.shape[1] == 0:                     # an empty sum is 0: logsumexp -inf
+        return np.full(rows.shape[0], -INF), np.zeros(rows.shape[0]), rows.copy()
+    top = rows.max(axis=1)
+    finite = np.isfinite(top)                  # np.max gives NaN for a row holding NaN
+    e = np.exp(rows - np.where(finite, top, 0.0)[:, None])
+    e[~finite] = 0.0
+    which = np.flatnonzero(finite)
+    star = np.argmax(rows[which], axis=1)       # the first maximum of each finite row
+    e[which, star] = 0.0
+    rest = np.where(finite, e.sum(axis=1), 0.0)
+    e[which, star] = 1.0
+    return top, rest, e
+
+
+def _finish_rows_numpy(rows, top, rest, e, g, mode):
+    """The twin of `_finish_row` over all rows at once."""
+    if mode == LOG_SOFTMAX:
+        out = (rows - top[:, None]) - np.log1p(rest)[:, None]
+    else:
+        out = e * ((g if mode == BACKWARD else 1.0) / (1.0 + rest))[:, None]
+    special = ~np.isfinite(top)
+    values = np.where(rows[special] == INF, np.nan, -INF if mode == LOG_SOFTMAX else 0.0)
+    out[special] = np.where(np.isnan(top[special])[:, None], np.nan, values)
+    return np.where(rows == -INF, 0.0, out) if mode == BACKWARD else out
+
+
+def _lse_rows_numpy(rows):
+    top, rest, _ = _row_stats_numpy(rows)
+    return top + np.log1p(rest)
+
+
+# ---------------------------------------------------------------- public functions
+def _prepare(x, axis, name="x"):
+    """float64 values, the axis normalized to [0, ndim) or None, and the result dtype."""
+    array = np.asarray(x)
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be a real array, got dtype {array.dtype}")
+    if axis is not None:
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise ValueError(f"axis must be None or an int, got {axis!r}")
+        if not -array.ndim <= axis < array.ndim:
+            raise ValueError(f"axis {axis} is out of range for {name} of shape {array.shape}")
+        axis = int(axis) % array.ndim
+    dtype = np.float32 if array.dtype == np.float32 else np.float64
+    return array.astype(np.float64, copy=False), axis, dtype
+
+
+def _rows(x64, axis):
+    """x as C-contiguous rows (n, m) along `axis` (None: one row of everything)."""
+    moved = x64.reshape(1, -1) if axis is None else np.moveaxis(x64, axis, -1)
+    n, m = math.prod(moved.shape[:-1]), moved.shape[-1]
+    return np.ascontiguousarray(moved).reshape(n, m), moved.shape
+
+
+def _reduced_shape(shape, axis, keepdims):
+    if axis is None:
+        return (1,) * len(shape) if keepdims else ()
+    return tuple(1 if (k == axis and keepdims) else s for k, s in enumerate(shape)
+                 if k != axis or keepdims)
+
+
+def _logsumexp(x, axis, keepdims, numba):
+    x64, axis, dtype = _prepare(x, axis)
+    rows, _ = _rows(x64, axis)
+    if numba and rows.shape[1] > 0:
+        lse = np.empty(rows.shape[0])
+        _lse_rows(rows.reshape(-1), rows.shape[1], lse)
+    else:
+        with np.errstate(all="ignore"):
+            lse = _lse_rows_numpy(rows)
+    return lse.reshape(_reduced_shape(x64.shape, axis, keepdims)).astype(dtype, copy=False)
+
+
+def logsumexp_numba(x, axis=None, keepdims=False):
+    """log sum_j exp(x_j) over `axis` (None: all) by the Numba kernels (A3)."""
+    return _logsumexp(x, axis, keepdims, True)
+
+
+def logsumexp_numpy(x, axis=None, keepdims=False):
+    """log sum_j exp(x_j) over `axis` (None: all) in NumPy: the twin of `logsumexp_numba`."""
+    return _logsumexp(x, axis, keepdims, False)
+
+
+def _softmax(x, axis, mode, numba, g=np.ones(1)):
+    x64, axis, dtype = _prepare(x, axis)
+    rows, moved_shape = _rows(x64, axis)
+    if numba and rows.size > 0:
+        out = np.empty(rows.size)
+        _softmax_rows(rows.reshape(-1), rows.shape[1], g, out, mode)
+    else:
+        with np.errstate(all="ignore"):
+            out = _finish_rows_numpy(rows, *_row_stats_numpy(rows), g, mode)
+    out = out.reshape(moved_shape)
+    out = out.reshape(x64.shape) if axis is None else np.moveaxis(out, -1, axis)
+    return np.ascontiguousarray(out, dtype=dtype)
+
+
+def softmax_numba(x, axis=-1):
+    """softmax(x)_j = exp(x_j - logsumexp(x)) along `axis`, one fused Numba kernel (A3)."""
+    return _softmax(x, axis, SOFTMAX, True)
+
+
+def softmax_numpy(x, axis=-1):
+    """The NumPy twin of `softmax_numba`."""
+    return _softmax(x, axis, SOFTMAX, False)
+
+
+def log_softmax_numba(x, axis=-1):
+    """log_softmax(x)_j = x_j - logsumexp(x) along `axis`, one fused Numba kernel (A3)."""
+    return _softmax(x, axis, LOG_SOFTMAX, True)
+
+
+def log_softmax_numpy(x, axis=-1):
+    """The NumPy twin of `log_softmax_numba`."""
+    return _softmax(x, axis, LOG_SOFTMAX, False)
+
+
+def _backward(x, lse, g, axis, numba):
+    x64, axis, _ = _prepare(x, axis)
+    shapes = (_reduced_shape(x64.shape, axis, False), _reduced_shape(x64.shape, axis, True))
+    for name, value in (("lse", lse), ("g", g)):
+        if np.shape(value) not in shapes:
+            raise ValueError(f"{name} has shape {np.shape(value)}; expected {shapes[0]} or "
+                             f"{shapes[1]} for x of shape {x64.shape} reduced over axis {axis}")
+    g = np.ascontiguousarray(g, dtype=np.float64).reshape(-1)
+    return _softmax(x, axis, BACKWARD, numba, g)
+
+
+def logsumexp_backward_numba(x, lse, g, axis=None):
+    """Vector-Jacobian product of logsumexp: g * exp(x - lse) = g * softmax(x) (A3).
+
+    lse (the forward's output) and g have the reduced shape, with or without the
+    kept axis; the result has x's shape. It is 0 where x = -inf and on all -inf
+    rows (lse = -inf: gradient 0, not NaN). lse is only checked for its shape:
+    exp(x - lse) is recomputed from x as exp(x - M) / (1 + R), because a rounded
+    lse ruins it at huge magnitudes (lse([1e308, 1e308]) = 1e308 would give 1, not 1/2).
+    """
+    return _backward(x, lse, g, axis, True)
+
+
+def logsumexp_backward_numpy(x, lse, g, axis=None):
+    """The NumPy twin of `logsumexp_backward_numba`."""
+    return _backward(x, lse, g, axis, False)
+
+
+if NUMBA_ENABLED:
+    logsumexp, softmax, log_softmax = logsumexp_numba, softmax_numba, log_softmax_numba
+    logsumexp_backward = logsumexp_backward_numba
+else:
+    logsumexp, softmax, log_softmax = logsumexp_numpy, softmax_numpy, log_softmax_numpy
+    logsumexp_backward = logsumexp_backward_numpy
