@@ -1,0 +1,366 @@
+"""Every primitive of the registry against finite differences and independent oracles.
+
+- A1: for each primitive and each of its ``examples(rng)``, the reverse-mode
+  vector-Jacobian product equals central finite differences
+  (``minigrad.gradcheck``, float64, every coordinate and a random direction).
+- A2: the same for second order (``minigrad.gradgradcheck``) wherever the
+  primitive declares ``twice=True``.
+- Enumeration: a primitive without examples or without VJP rules, or an
+  elementwise/reduction/linalg primitive without a forward oracle here, fails
+  the suite, so a new op cannot slip in unchecked.
+- Forward values against implementations that do not share our code: the
+  ``math`` module (libm), quadrature and series for digamma/polygamma,
+  linear-algebra identities (L L^T = A, A X = B, A A^{-1} = I, singular values).
+- Gradients of composites against closed-form derivatives.
+- Binary elementwise ops on random broadcasting shape pairs (fixed seed).
+"""
+import math
+import warnings
+
+import numpy as np
+import pytest
+from scipy import integrate
+
+import minigrad
+from minigrad import Tensor
+from minigrad.ops import REGISTRY
+
+EULER_GAMMA = 0.5772156649015329
+
+
+def _cases():
+    """(name, example index) for every example of every primitive."""
+    cases = []
+    for name, prim in REGISTRY.items():
+        examples = prim.examples(np.random.default_rng(0)) if callable(prim.examples) else []
+        cases += [pytest.param(name, k, id=f"{name}-{k}") for k in range(len(examples))]
+        if not examples:  # still a case, so the op shows up as failing below
+            cases.append(pytest.param(name, None, id=f"{name}-no-examples"))
+    return cases
+
+
+def _example(name, k):
+    prim = REGISTRY[name]
+    assert k is not None, f"primitive {name!r} has no examples: gradients cannot be checked"
+    args, kwargs = prim.examples(np.random.default_rng(0))[k]
+    return prim, args, kwargs
+
+
+# ------------------------------------------------------------------ enumeration
+@pytest.mark.claim("A1")
+def test_registry_every_primitive_has_examples_and_vjps():
+    missing = []
+    for name, prim in REGISTRY.items():
+        examples = prim.examples(np.random.default_rng(0)) if callable(prim.examples) else None
+        if not examples:
+            missing.append(f"{name}: no examples")
+        if not prim.vjps:
+            missing.append(f"{name}: no vjp rules")
+        elif not prim.variadic:
+            for args, _ in examples or []:
+                if len(args) != len(prim.vjps):
+                    missing.append(f"{name}: {len(args)} inputs but {len(prim.vjps)} vjp rules")
+    assert not missing, "primitives that cannot be checked: " + "; ".join(missing)
+    assert len(REGISTRY) >= 45
+
+
+def test_contract_functions_are_exported():
+    # The names DESIGN.md promises at minigrad.* (the contract users call).
+    names = ("exp log log1p expm1 sqrt abs sin cos tanh sigmoid relu leaky_relu softplus "
+             "log_sigmoid logsumexp softmax log_softmax maximum minimum where clip concatenate "
+             "stack matmul sum mean square erf lgamma digamma cholesky triangular_solve logdet "
+             "grad no_grad gradcheck gradgradcheck GradcheckError Tensor").split()
+    assert [n for n in names if not hasattr(minigrad, n)] == []
+
+
+# ------------------------------------------------------- A1 / A2 per example
+@pytest.mark.claim("A1")
+@pytest.mark.parametrize("name,k", _cases())
+def test_primitive_gradient_matches_finite_differences(name, k):
+    prim, args, kwargs = _example(name, k)
+    assert minigrad.gradcheck(lambda *xs: prim(*xs, **kwargs), args)
+
+
+@pytest.mark.claim("A2")
+@pytest.mark.parametrize("name,k", _cases())
+def test_primitive_second_order_matches_finite_differences(name, k):
+    prim, args, kwargs = _example(name, k)
+    if not prim.twice:
+        pytest.skip(f"{name} declares twice=False")
+    assert minigrad.gradgradcheck(lambda *xs: prim(*xs, **kwargs), args)
+
+
+# --------------------------------------------------------- forward oracles
+def _digamma_quad(x):
+    # psi(x) = -gamma + int_0^1 (1 - t^(x-1)) / (1 - t) dt   (x > 0)
+    value, _ = integrate.quad(lambda t: (1 - t ** (x - 1)) / (1 - t), 0, 1,
+                              epsabs=1e-13, epsrel=1e-13, limit=200)
+    return value - EULER_GAMMA
+
+
+def _polygamma_series(n, x, terms=2000):
+    # psi^(n)(x) = (-1)^(n+1) n! sum_k 1/(x+k)^(n+1), tail by Euler-Maclaurin
+    m = n + 1
+    head = math.fsum(1.0 / (x + k) ** m for k in range(terms))
+    y = x + terms
+    tail = 1 / ((m - 1) * y ** (m - 1)) + 1 / (2 * y ** m) + m / (12 * y ** (m + 1))
+    return (-1) ** (n + 1) * math.factorial(n) * (head + tail)
+
+
+def _scalar(f):
+    return lambda *arrays, **kw: np.vectorize(lambda *v: f(*v, **kw), otypes=[float])(*arrays)
+
+
+def _lse(x, axis=None, keepdims=False):
+    m = np.max(x, axis=axis, keepdims=True)
+    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def _mean(x, axis=None, keepdims=False):
+    total = np.add.reduce(x, axis=axis, keepdims=keepdims)
+    return total / (x.size // np.size(total))
+
+
+def _matmul_loops(a, b):
+    # Row-times-column sums with math.fsum, batch axes broadcast by hand.
+    a2 = a[None, :] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+    a2 = np.broadcast_to(a2, batch + a2.shape[-2:])
+    b2 = np.broadcast_to(b2, batch + b2.shape[-2:])
+    out = np.empty(batch + (a2.shape[-2], b2.shape[-1]))
+    for idx in np.ndindex(*out.shape):
+        *lead, i, j = idx
+        out[idx] = math.fsum(a2[tuple(lead)][i, :] * b2[tuple(lead)][:, j])
+    if a.ndim == 1:
+        out = out[..., 0, :]
+    if b.ndim == 1:
+        out = out[..., 0]
+    return out
+
+
+def _check_cholesky(A, out):
+    np.testing.assert_allclose(out @ np.swapaxes(out, -1, -2), A, rtol=1e-12, atol=1e-12)
+    assert np.all(np.triu(out, 1) == 0) and np.all(np.diagonal(out, 0, -2, -1) > 0)
+
+
+def _check_solve(A, B, out, lower=True):
+    np.testing.assert_allclose(A @ out, B, rtol=1e-10, atol=1e-12)
+
+
+def _check_inv(A, out):
+    np.testing.assert_allclose(A @ out, np.broadcast_to(np.eye(A.shape[-1]), A.shape),
+                               atol=1e-12)
+
+
+def _logdet_svd(A):
+    return np.sum(np.log(np.linalg.svd(A, compute_uv=False)), axis=-1)
+
+
+ORACLES = {
+    # elementwise: Python's math (libm) and the definitions, elementwise
+    "add": _scalar(lambda a, b: a + b), "sub": _scalar(lambda a, b: a - b),
+    "mul": _scalar(lambda a, b: a * b), "div": _scalar(lambda a, b: a / b),
+    "neg": _scalar(lambda x: -x), "pow": _scalar(math.pow), "square": _scalar(lambda x: x * x),
+    "exp": _scalar(math.exp), "log": _scalar(math.log), "log1p": _scalar(math.log1p),
+    "expm1": _scalar(math.expm1), "sqrt": _scalar(math.sqrt), "sin": _scalar(math.sin),
+    "cos": _scalar(math.cos), "tanh": _scalar(math.tanh),
+    "sigmoid": _scalar(lambda x: 1 / (1 + math.exp(-x))),
+    "softplus": _scalar(lambda x: math.log1p(math.exp(x))),
+    "log_sigmoid": _scalar(lambda x: -math.log1p(math.exp(-x))),
+    "relu": _scalar(lambda x: max(x, 0.0)),
+    "leaky_relu": _scalar(lambda x, slope: x if x > 0 else slope * x),
+    "abs": _scalar(math.fabs), "erf": _scalar(math.erf), "lgamma": _scalar(math.lgamma),
+    "digamma": _scalar(_digamma_quad),
+    "polygamma": lambda x, n: _scalar(_polygamma_series)(n, x),
+    "maximum": _scalar(max), "minimum": _scalar(min),
+    "where": lambda a, b, condition: _scalar(lambda c, p, q: p if c else q)(condition, a, b),
+    "clip": _scalar(lambda x, low, high: min(max(x, low), high)),
+    # reductions: definitions
+    "sum": lambda x, axis=None, keepdims=False: np.add.reduce(x, axis=axis, keepdims=keepdims),
+    "mean": _mean,
+    "max": lambda x, axis=None, keepdims=False: np.maximum.reduce(x, axis=axis, keepdims=keepdims),
+    "min": lambda x, axis=None, keepdims=False: np.minimum.reduce(x, axis=axis, keepdims=keepdims),
+    "logsumexp": _lse,
+    "softmax": lambda x, axis=-1: np.exp(x - _lse(x, axis, True)),
+    "log_softmax": lambda x, axis=-1: x - _lse(x, axis, True),
+    # linear algebra: identities checked by the functions below (return None)
+    "matmul": _matmul_loops,
+    "cholesky": _check_cholesky, "triangular_solve": _check_solve, "inv": _check_inv,
+    "logdet": _logdet_svd,
+}
+ORACLE_FAMILIES = ("elementwise", "reduction", "linalg")
+
+
+def test_every_elementwise_reduction_linalg_primitive_has_a_forward_oracle():
+    lacking = [n for n, p in REGISTRY.items() if p.family in ORACLE_FAMILIES and n not in ORACLES]
+    assert lacking == [], f"add a forward oracle for {lacking} to ORACLES"
+
+
+@pytest.mark.parametrize("name", [n for n, p in REGISTRY.items() if p.family in ORACLE_FAMILIES])
+def test_primitive_forward_matches_independent_oracle(name):
+    prim = REGISTRY[name]
+    for args, kwargs in prim.examples(np.random.default_rng(0)):
+        ours = prim(*args, **kwargs).data
+        if name in ("cholesky", "triangular_solve", "inv"):
+            ORACLES[name](*args, ours, **kwargs)
+            continue
+        expected = ORACLES[name](*[np.asarray(a, dtype=float) for a in args], **kwargs)
+        np.testing.assert_allclose(ours, expected, rtol=1e-12, atol=1e-13,
+                                   err_msg=f"{name} with {kwargs}")
+
+
+# ---------------------------------------------- closed-form derivatives (A1, A2)
+def _elementwise_grad(f, x):
+    """f'(x) elementwise: the gradient of sum f(x)."""
+    return minigrad.grad(lambda t: f(t).sum())(x).data
+
+
+def _elementwise_second(f, x):
+    """f''(x) elementwise: grad of sum f' (nested grad, recorded backward)."""
+    return minigrad.grad(lambda t: minigrad.grad(lambda s: f(s).sum())(t).sum())(x).data
+
+
+X_ANY = np.linspace(-6.0, 6.0, 25)
+X_POSITIVE = np.linspace(0.2, 9.0, 23)
+
+
+def _sig(x):
+    return 1 / (1 + np.exp(-x))
+
+
+DERIVATIVES = {  # name: (f, inputs, f', f'')
+    "log_sigmoid": (minigrad.log_sigmoid, X_ANY, lambda x: _sig(-x),
+                    lambda x: -_sig(x) * _sig(-x)),
+    "softplus": (minigrad.softplus, X_ANY, _sig, lambda x: _sig(x) * _sig(-x)),
+    "erf": (minigrad.erf, X_ANY, lambda x: 2 / np.sqrt(np.pi) * np.exp(-x * x),
+            lambda x: -4 * x / np.sqrt(np.pi) * np.exp(-x * x)),
+    "tanh": (minigrad.tanh, X_ANY, lambda x: 1 / np.cosh(x) ** 2,
+             lambda x: -2 * np.tanh(x) / np.cosh(x) ** 2),
+    "lgamma": (minigrad.lgamma, X_POSITIVE, _scalar(_digamma_quad),
+               _scalar(lambda x: _polygamma_series(1, x))),
+    "digamma": (minigrad.digamma, X_POSITIVE, _scalar(lambda x: _polygamma_series(1, x)),
+                _scalar(lambda x: _polygamma_series(2, x))),
+    "sqrt": (minigrad.sqrt, X_POSITIVE, lambda x: 0.5 / np.sqrt(x), lambda x: -0.25 * x ** -1.5),
+}
+
+
+@pytest.mark.claim("A1", "A2")
+@pytest.mark.parametrize("name", DERIVATIVES)
+def test_first_and_second_derivative_match_closed_form(name):
+    f, x, first, second = DERIVATIVES[name]
+    np.testing.assert_allclose(_elementwise_grad(f, x), first(x), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(_elementwise_second(f, x), second(x), rtol=1e-9, atol=1e-13)
+
+
+@pytest.mark.claim("A1")
+def test_log_sigmoid_and_softplus_extremes_are_finite_without_warnings():
+    x = np.array([-800.0, -40.0, 0.0, 40.0, 800.0])
+    # Underflow of exp(-800) to 0 is the right answer, not an error.
+    with np.errstate(divide="raise", over="raise", invalid="raise"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(minigrad.log_sigmoid(Tensor(x)).data,
+                                   [-800.0, -40.0, -math.log(2), -math.exp(-40), 0.0], rtol=1e-12)
+        np.testing.assert_allclose(minigrad.softplus(Tensor(x)).data,
+                                   [0.0, math.exp(-40), math.log(2), 40.0, 800.0], rtol=1e-12)
+        np.testing.assert_allclose(_elementwise_grad(minigrad.log_sigmoid, x),
+                                   [1.0, 1.0, 0.5, math.exp(-40), 0.0], rtol=1e-12)
+
+
+@pytest.mark.claim("A1")
+def test_logdet_gradient_is_inverse_transpose_also_for_negative_determinant():
+    A = np.array([[0.5, 2.0, 0.1], [1.0, -0.3, 0.4], [0.2, 0.7, 1.5]])
+    assert np.linalg.det(A) < 0
+    gradient = minigrad.grad(minigrad.logdet)(A).data
+    np.testing.assert_allclose(gradient, np.linalg.inv(A).T, rtol=1e-12)
+
+
+def _spd(rng, n):
+    M = rng.normal(size=(n, n))
+    return M @ M.T + n * np.eye(n)
+
+
+@pytest.mark.claim("A1")
+def test_cholesky_gradient_through_reconstruction_and_logdet():
+    rng = np.random.default_rng(1)
+    A, C = _spd(rng, 4), rng.normal(size=(4, 4))
+    # sum(C * L L^T) = sum(C * (A + A^T)/2), so its gradient is (C + C^T) / 2.
+    def reconstruction(a):
+        L = minigrad.cholesky(a)
+        return (L @ L.T * Tensor(C)).sum()
+    np.testing.assert_allclose(minigrad.grad(reconstruction)(A).data, (C + C.T) / 2,
+                               rtol=1e-10, atol=1e-12)
+    # log det A = 2 sum log diag(L), whose gradient is A^{-1} (A symmetric).
+    diagonal = (np.arange(4), np.arange(4))
+    def logdet_by_cholesky(a):
+        return minigrad.log(minigrad.cholesky(a)[diagonal]).sum() * 2.0
+    np.testing.assert_allclose(logdet_by_cholesky(Tensor(A)).item(), np.linalg.slogdet(A)[1])
+    np.testing.assert_allclose(minigrad.grad(logdet_by_cholesky)(A).data, np.linalg.inv(A),
+                               rtol=1e-10)
+
+
+@pytest.mark.claim("A1")
+def test_triangular_solve_and_logsumexp_gradients_closed_form():
+    rng = np.random.default_rng(2)
+    L = np.tril(rng.normal(size=(4, 4)), -1) + np.diag(rng.uniform(1, 2, 4))
+    B, C = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    X = np.linalg.solve(L, B)
+    f = lambda a, b: (minigrad.triangular_solve(a, b, lower=True) * Tensor(C)).sum()
+    grad_L, grad_B = minigrad.grad(f, argnums=(0, 1))(L, B)
+    adjoint = np.linalg.solve(L.T, C)  # A^{-T} C
+    np.testing.assert_allclose(grad_B.data, adjoint, rtol=1e-10)
+    np.testing.assert_allclose(grad_L.data, np.tril(-adjoint @ X.T), rtol=1e-10, atol=1e-12)
+    x = rng.normal(size=(3, 5)) * 10
+    softmax = np.exp(x - _lse(x, 1, True))
+    np.testing.assert_allclose(minigrad.grad(lambda t: minigrad.logsumexp(t, axis=1).sum())(x)
+                               .data, softmax, rtol=1e-12)
+
+
+# ------------------------------------------- binary elementwise, broadcasting
+def random_broadcast_pair(rng):
+    """Two shapes that broadcast: a common shape, dims dropped in front or set to 1."""
+    full = tuple(rng.integers(1, 4, size=rng.integers(1, 4)))
+    shapes = []
+    for _ in range(2):
+        shape = full[rng.integers(0, len(full) + 1):]  # prepended dims come from broadcasting
+        shapes.append(tuple(1 if rng.random() < 0.4 else n for n in shape))
+    return shapes[0], shapes[1]
+
+
+def _apart(rng, a_shape, b_shape):
+    """Inputs for maximum/minimum at least 0.05 apart everywhere (no ties under h)."""
+    while True:
+        a, b = rng.normal(size=a_shape), rng.normal(size=b_shape)
+        if np.min(np.abs(a - b)) > 0.05:
+            return a, b
+
+
+BINARY_INPUTS = {
+    "add": lambda rng, sa, sb: (rng.normal(size=sa), rng.normal(size=sb)),
+    "sub": lambda rng, sa, sb: (rng.normal(size=sa), rng.normal(size=sb)),
+    "mul": lambda rng, sa, sb: (rng.normal(size=sa), rng.normal(size=sb)),
+    "div": lambda rng, sa, sb: (rng.normal(size=sa), rng.uniform(0.5, 2, sb) * rng.choice([-1, 1], sb)),
+    "pow": lambda rng, sa, sb: (rng.uniform(0.5, 2.0, sa), rng.normal(size=sb)),
+    "maximum": _apart, "minimum": _apart,
+    "where": lambda rng, sa, sb: (rng.normal(size=sa), rng.normal(size=sb)),
+}
+BINARY = [n for n, p in REGISTRY.items() if p.family == "elementwise" and p.vjps
+          and not p.variadic and len(p.vjps) == 2]
+
+
+def test_every_binary_elementwise_primitive_has_broadcasting_cases():
+    assert sorted(BINARY) == sorted(BINARY_INPUTS), "add inputs for new binary ops"
+
+
+@pytest.mark.claim("A1", "A4")
+@pytest.mark.parametrize("name", BINARY)
+def test_binary_gradients_on_random_broadcasting_shapes(name):
+    prim, rng = REGISTRY[name], np.random.default_rng(7)
+    for _ in range(6):
+        sa, sb = random_broadcast_pair(rng)
+        a, b = BINARY_INPUTS[name](rng, sa, sb)
+        kwargs = {}
+        if name == "where":
+            kwargs["condition"] = rng.random(np.broadcast_shapes(sa, sb)) < 0.5
+        assert minigrad.gradcheck(lambda x, y: prim(x, y, **kwargs), [a, b]), (name, sa, sb)
