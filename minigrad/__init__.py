@@ -28,3 +28,5 @@ __all__ = [
     "softmax", "softplus", "sqrt", "square", "stack", "sub", "sum", "sum_to", "tanh",
     "transpose", "triangular_solve", "where",
 ]
+
+from minigrad import nn, optim  # noqa: E402
