@@ -101,6 +101,38 @@ def as_shape(shape):
     return shape
 
 
+def broadcast_batch_shape(**params):
+    """The NumPy broadcast of the named parameters' shapes (their batch shape).
+
+    Raises ValueError naming every parameter and its shape when they do not
+    broadcast, e.g. ``broadcast_batch_shape(loc=loc, scale=scale)``.
+    """
+    shapes = {name: np.shape(getattr(value, "data", value)) for name, value in params.items()}
+    try:
+        return np.broadcast_shapes(*shapes.values())
+    except ValueError:
+        listed = ", ".join(f"{name} of shape {shape}" for name, shape in shapes.items())
+        raise ValueError(f"parameter shapes do not broadcast: {listed}") from None
+
+
+def expand_to(tensor, shape):
+    """``tensor`` broadcast to ``shape`` (a differentiable copy, or itself if it fits)."""
+    shape = tuple(shape)
+    return tensor if tensor.shape == shape else mg.broadcast_to(tensor, shape=shape)
+
+
+def uniform_open(rng, shape):
+    """Draws from U(0, 1) excluding both ends: (j + 1/2) / 2^52, j uniform on 0..2^52-1.
+
+    ``rng.random`` returns k / 2^53 and so can return exactly 0; inverse-CDF
+    samplers that take log u or log(1 - u) need u strictly inside (0, 1).
+    The midpoints of a 2^-52 grid are exact in float64, lie in
+    [2^-53, 1 - 2^-53] and are symmetric about 1/2.
+    """
+    grid = 2.0 ** 52
+    return (np.floor(rng.random(shape) * grid) + 0.5) / grid
+
+
 def outside_to_neg_inf(log_density, inside):
     """``log_density`` where ``inside`` holds, -inf elsewhere.
 
