@@ -1,0 +1,228 @@
+"""Closed-form Kullback-Leibler divergences, dispatched on the pair of classes.
+
+Definition: KL(P || Q) = E_P[log p(X) - log q(X)] = integral p log(p / q)
+(lecture 000), in nats.
+
+Properties (claim K1): KL >= 0 (Gibbs' inequality), = 0 iff P = Q, not
+symmetric; KL = H(P, Q) - H(P), cross-entropy minus entropy (claim K2);
++inf when P puts mass where Q has none (support of P not inside that of Q).
+
+How it is computed here: exactly, by the formula in each function's
+docstring, as a Tensor differentiable in both laws' parameters, of shape
+the broadcast of the two batch shapes. ``kl_divergence(p, q)`` looks the
+pair ``(type(p), type(q))`` up in a registry filled by
+``@register_kl(P, Q)``; the match is exact (no fallback to parent
+classes), and a pair without a closed form raises NotImplementedError:
+estimate it by Monte Carlo with ``dpm.divergences.kl(p, q, n, rng)``.
+
+Reference: Kullback and Leibler (1951); the Gaussian forms in Bishop,
+"Pattern Recognition and Machine Learning" (2006); the VAE term in Kingma
+and Welling (2014), appendix B.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from dpm.distributions.base import positive_param
+from dpm.distributions.cauchy import Cauchy
+from dpm.distributions.exponential import Exponential
+from dpm.distributions.gamma import Gamma
+from dpm.distributions.gumbel import EULER_GAMMA, Gumbel
+from dpm.distributions.laplace import Laplace
+from dpm.distributions.multivariate_normal import DiagonalNormal, MultivariateNormal, _diagonal
+from dpm.distributions.normal import Normal
+from dpm.distributions.uniform import Uniform
+import minigrad as mg
+from minigrad import as_tensor
+
+KL_REGISTRY: dict[tuple[type, type], object] = {}
+
+
+def register_kl(P, Q):
+    """Decorator: register ``fn(p, q)`` as the closed-form KL(P || Q) for the exact classes."""
+    if not (isinstance(P, type) and isinstance(Q, type)):
+        raise TypeError(f"register_kl needs two classes, got {P!r} and {Q!r}")
+
+    def register(fn):
+        if (P, Q) in KL_REGISTRY:
+            raise ValueError(f"KL({P.__name__} || {Q.__name__}) is already registered "
+                             f"as {KL_REGISTRY[(P, Q)].__name__}")
+        KL_REGISTRY[(P, Q)] = fn
+        return fn
+    return register
+
+
+def registered_pairs():
+    """The registered (P, Q) class-name pairs, sorted."""
+    return sorted((P.__name__, Q.__name__) for P, Q in KL_REGISTRY)
+
+
+def kl_divergence(p, q):
+    """KL(p || q) in closed form, a Tensor of the broadcast batch shape.
+
+    Raises NotImplementedError naming the pair when no closed form is registered.
+    """
+    fn = KL_REGISTRY.get((type(p), type(q)))
+    if fn is None:
+        pairs = ", ".join(f"({a}, {b})" for a, b in registered_pairs())
+        raise NotImplementedError(
+            f"no closed-form KL({type(p).__name__} || {type(q).__name__}) is registered. "
+            f"Registered pairs: {pairs}. Estimate it by Monte Carlo with "
+            f"dpm.divergences.kl(p, q, n, rng), or register one with @dpm.register_kl.")
+    return fn(p, q)
+
+
+# ------------------------------------------------------------------ Gaussians
+@register_kl(Normal, Normal)
+def kl_normal_normal(p, q):
+    """KL(N(m1, s1^2) || N(m2, s2^2)) = log(s2/s1) + (s1^2 + (m1 - m2)^2) / (2 s2^2) - 1/2 (K3)."""
+    variance_ratio = (p.scale / q.scale) ** 2.0
+    shift = (p.loc - q.loc) / q.scale
+    return (variance_ratio + shift * shift - 1.0) * 0.5 + mg.log(q.scale) - mg.log(p.scale)
+
+
+@register_kl(MultivariateNormal, MultivariateNormal)
+def kl_mvn_mvn(p, q):
+    """KL(N(m1, S1) || N(m2, S2)), d-dimensional (claim K3):
+
+        1/2 [tr(S2^{-1} S1) + (m2 - m1)^T S2^{-1} (m2 - m1) - d + log det S2 - log det S1]
+
+    With S = L L^T: tr(S2^{-1} S1) = |L2^{-1} L1|_F^2 and the quadratic form is
+    |L2^{-1}(m2 - m1)|^2 (triangular solves, no inverse); log det S = 2 sum log L_ii.
+    """
+    _same_dimension(p, q)
+    d = p.event_shape[0]
+    whitened_factor = mg.triangular_solve(q.scale_tril, p.scale_tril, lower=True)
+    trace = (whitened_factor * whitened_factor).sum(axis=(-2, -1))
+    z = q.whiten(q.loc - p.loc)
+    mahalanobis = (z * z).sum(axis=-1)
+    return (trace + mahalanobis - d) * 0.5 + q.half_log_det() - p.half_log_det()
+
+
+@register_kl(DiagonalNormal, DiagonalNormal)
+def kl_diagonal_diagonal(p, q):
+    """KL between diagonal Gaussians: the sum over coordinates of the 1-D normal formula (K3)."""
+    _same_dimension(p, q)
+    variance_ratio = (p.scale / q.scale) ** 2.0
+    shift = (p.loc - q.loc) / q.scale
+    per_coordinate = ((variance_ratio + shift * shift - 1.0) * 0.5
+                      + mg.log(q.scale) - mg.log(p.scale))
+    shape = np.broadcast_shapes(per_coordinate.shape, p.batch_shape + p.event_shape,
+                                q.batch_shape + q.event_shape)
+    return mg.broadcast_to(per_coordinate, shape=shape).sum(axis=-1)
+
+
+@register_kl(DiagonalNormal, MultivariateNormal)
+def kl_diagonal_mvn(p, q):
+    """KL(N(m1, diag(s^2)) || N(m2, S2)): the full formula with L1 = diag(s) (K3)."""
+    return kl_mvn_mvn(p.to_multivariate(), q)
+
+
+@register_kl(MultivariateNormal, DiagonalNormal)
+def kl_mvn_diagonal(p, q):
+    """KL(N(m1, S1) || N(m2, diag(s^2))): the full formula with L2 = diag(s) (K3)."""
+    return kl_mvn_mvn(p, q.to_multivariate())
+
+
+def kl_normal_standard_normal(loc, scale=None, log_scale=None, scale_tril=None):
+    """The VAE's KL(N(mu, Sigma) || N(0, I)) = 1/2 (tr Sigma + mu^T mu - k - log det Sigma) (K3).
+
+    For a batch of encoder outputs: ``loc`` of shape (..., k) and exactly one
+    of ``scale`` (..., k) (Sigma = diag(scale^2)), ``log_scale`` (..., k)
+    (Sigma = diag(exp(2 log_scale)), no log(exp) round trip) or
+    ``scale_tril`` (..., k, k) (Sigma = L L^T). Returns shape (...,).
+    """
+    given = [v is not None for v in (scale, log_scale, scale_tril)]
+    if sum(given) != 1:
+        raise ValueError("kl_normal_standard_normal needs exactly one of scale, log_scale, "
+                         "scale_tril")
+    loc = as_tensor(loc)
+    k = loc.shape[-1]
+    if scale is not None:
+        scale = positive_param(scale, "scale")
+        trace = (scale * scale).sum(axis=-1)
+        log_det = mg.log(scale).sum(axis=-1) * 2.0
+    elif log_scale is not None:
+        log_scale = as_tensor(log_scale)
+        trace = mg.exp(log_scale * 2.0).sum(axis=-1)
+        log_det = log_scale.sum(axis=-1) * 2.0
+    else:
+        L = as_tensor(scale_tril)
+        trace = (L * L).sum(axis=(-2, -1))
+        log_det = mg.log(_diagonal(L)).sum(axis=-1) * 2.0
+    return (trace + (loc * loc).sum(axis=-1) - k - log_det) * 0.5
+
+
+def _same_dimension(p, q):
+    if p.event_shape != q.event_shape:
+        raise ValueError(f"KL between Gaussians of different dimensions: p has event shape "
+                         f"{p.event_shape}, q has {q.event_shape}")
+
+
+# ------------------------------------------------------ other 1-D families
+@register_kl(Uniform, Uniform)
+def kl_uniform_uniform(p, q):
+    """KL(U(a1, b1) || U(a2, b2)) = log((b2 - a2) / (b1 - a1)) if a2 <= a1 < b1 <= b2, else +inf."""
+    nested = (q.low.data <= p.low.data) & (p.high.data <= q.high.data)
+    value = mg.log(q.high - q.low) - mg.log(p.high - p.low)
+    if nested.all():
+        return value
+    shape = np.broadcast_shapes(nested.shape, value.shape)
+    return mg.where(np.broadcast_to(nested, shape), value, np.inf)
+
+
+@register_kl(Exponential, Exponential)
+def kl_exponential_exponential(p, q):
+    """KL(Exp(l1) || Exp(l2)) = log(l1 / l2) + l2 / l1 - 1."""
+    return mg.log(p.rate) - mg.log(q.rate) + q.rate / p.rate - 1.0
+
+
+@register_kl(Laplace, Laplace)
+def kl_laplace_laplace(p, q):
+    """KL(Laplace(m1, b1) || Laplace(m2, b2)) = log(b2/b1) + |m1 - m2|/b2 + (b1/b2) e^{-|m1 - m2|/b1} - 1.
+
+    From E_p|X - m2| = |m1 - m2| + b1 e^{-|m1 - m2|/b1}.
+    """
+    distance = mg.abs(p.loc - q.loc)
+    return (mg.log(q.scale) - mg.log(p.scale) + distance / q.scale
+            + (p.scale / q.scale) * mg.exp(-distance / p.scale) - 1.0)
+
+
+@register_kl(Gamma, Gamma)
+def kl_gamma_gamma(p, q):
+    """KL(Gamma(a1, r1) || Gamma(a2, r2)), shape-rate form:
+
+        (a1 - a2) psi(a1) - log Gamma(a1) + log Gamma(a2) + a2 (log r1 - log r2) + a1 (r2 - r1) / r1
+    """
+    a1, r1, a2, r2 = p.concentration, p.rate, q.concentration, q.rate
+    return ((a1 - a2) * mg.digamma(a1) - mg.lgamma(a1) + mg.lgamma(a2)
+            + a2 * (mg.log(r1) - mg.log(r2)) + a1 * (r2 - r1) / r1)
+
+
+@register_kl(Gumbel, Gumbel)
+def kl_gumbel_gumbel(p, q):
+    """KL(Gumbel(m1, b1) || Gumbel(m2, b2)) =
+        log(b2/b1) + (m1 - m2)/b2 + gamma_E (b1/b2 - 1) + e^{(m2 - m1)/b2} Gamma(1 + b1/b2) - 1
+
+    From E_p[e^{-(X - m2)/b2}] = e^{(m2 - m1)/b2} Gamma(1 + b1/b2) (the Gumbel moment
+    generating function); the product is computed as exp of a sum of logs.
+    """
+    ratio = p.scale / q.scale
+    return (mg.log(q.scale) - mg.log(p.scale) + (p.loc - q.loc) / q.scale
+            + (ratio - 1.0) * EULER_GAMMA
+            + mg.exp((q.loc - p.loc) / q.scale + mg.lgamma(ratio + 1.0)) - 1.0)
+
+
+@register_kl(Cauchy, Cauchy)
+def kl_cauchy_cauchy(p, q):
+    """KL(Cauchy(m1, g1) || Cauchy(m2, g2)) = log(((g1 + g2)^2 + (m1 - m2)^2) / (4 g1 g2)).
+
+    Symmetric in p and q, unusually (Chyzak and Nielsen 2019).
+    """
+    shift = p.loc - q.loc
+    total = p.scale + q.scale
+    return (mg.log(total * total + shift * shift) - mg.log(p.scale) - mg.log(q.scale)
+            - float(np.log(4.0)))
+
+
+# --- discrete families (bernoulli.py, categorical.py) ---
