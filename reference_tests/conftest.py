@@ -1,7 +1,7 @@
 """Shared pytest machinery: the claim ledger, slow tests, headless plots.
 
-Markers and options
--------------------
+Markers and options (the options are declared in the root conftest.py)
+----------------------------------------------------------------------
 - ``@pytest.mark.claim("K3", "K1")``: the CLAIMS.md IDs a test shows true.
   The IDs live in ``reference_tests/claims.py``; an ID not there makes the
   test fail with a message naming it (a typo must not quietly drop a claim).
@@ -54,15 +54,6 @@ def load_claims():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def pytest_addoption(parser):
-    group = parser.getgroup("claims", "claim ledger and slow tests")
-    group.addoption("--runslow", action="store_true", default=False,
-                    help="also run tests marked slow (skipped by default; CI runs them)")
-    group.addoption("--ledger", metavar="FILE", default=None,
-                    help="write the Markdown claim ledger (every claim ID, its tests, "
-                         "their outcomes, code, demo, status) to FILE")
 
 
 def pytest_configure(config):

@@ -1,7 +1,7 @@
 """The claim-ledger machinery of conftest.py, run on a tiny suite of its own.
 
-A copy of our conftest.py and claims.py is placed beside a small test file in
-a temporary directory and pytest runs it (pytester, in this process); the
+Copies of the root conftest.py, reference_tests/conftest.py and claims.py
+are laid out with a small test file in a temporary directory and pytest runs it (pytester, in this process); the
 ledger it writes is then read back. Also: claims.py holds exactly the IDs of
 shared/CLAIMS.md, and every code path and demo it names exists.
 """
@@ -76,15 +76,20 @@ def read_ledger(path):
 
 @pytest.fixture
 def inner(pytester):
-    """A pytester directory holding our conftest, claims.py and INNER_SUITE."""
-    pytester.makeconftest((HERE / "conftest.py").read_text(encoding="utf-8"))
-    (pytester.path / "claims.py").write_text((HERE / "claims.py").read_text(encoding="utf-8"),
-                                            encoding="utf-8")
-    pytester.makepyfile(test_inner=INNER_SUITE)
+    """A pytester directory laid out like the repository: the root conftest.py
+    (options), reference_tests/ with our conftest.py, claims.py and INNER_SUITE."""
+    suite = pytester.mkdir("reference_tests")
+    copies = {pytester.path / "conftest.py": REPO / "conftest.py",
+              suite / "conftest.py": HERE / "conftest.py",
+              suite / "claims.py": HERE / "claims.py"}
+    for copy, original in copies.items():
+        copy.write_text(original.read_text(encoding="utf-8"), encoding="utf-8")
+    (suite / "test_inner.py").write_text(INNER_SUITE, encoding="utf-8")
     return pytester
 
 
 def test_ledger_lists_every_claim_with_outcomes_and_status(inner):
+    # "--ledger FILE" with a space: FILE must not be taken for a test path
     result = inner.runpytest("--ledger", "out/ledger.md")
     result.assert_outcomes(passed=5, failed=2, skipped=2)
     result.stdout.fnmatch_lines(["claim ledger: 3 of * claims shown, * open -> *ledger.md"])
@@ -92,7 +97,7 @@ def test_ledger_lists_every_claim_with_outcomes_and_status(inner):
 
     assert list(table) == list(load_claims().CLAIMS)  # every ID, in order, none extra
     assert table["A1"]["status"] == "**shown**" and table["A1"]["outcome"] == "1 passed"
-    assert "test_inner.py::test_passes`" in table["A1"]["tests"]
+    assert "reference_tests/test_inner.py::test_passes`" in table["A1"]["tests"]
     # one failing test keeps a claim open even beside a passing one
     assert table["A2"]["status"] == "open" and table["A2"]["outcome"] == "1 passed, 1 failed"
     assert table["A3"]["status"] == "**shown**"
@@ -104,7 +109,7 @@ def test_ledger_lists_every_claim_with_outcomes_and_status(inner):
     assert table["K1"]["outcome"] == "no tests" and table["K1"]["status"] == "open"
     assert "Z9" not in table
     # the typo fails its own test, with a message naming the ID and the list
-    result.stdout.re_match_lines(["FAILED test_inner.py::test_typo_in_claim_id.*"])
+    result.stdout.re_match_lines(["FAILED reference_tests/test_inner.py::test_typo_in_claim_id.*"])
     result.stdout.re_match_lines([r".*unknown claim ID\(s\) \['Z9'\].*reference_tests/claims\.py: "
                                   r"A1-A4, M1-M6, K1-K9, .*E1-E2"])
 
