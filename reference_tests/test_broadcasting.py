@@ -40,10 +40,10 @@ def broadcast_pairs(seed=11, count=14):
     rng = np.random.default_rng(seed)
     pairs = [((), (2, 3)), ((2, 3), ())]  # scalars on each side, always
     while len(pairs) < count:
-        full = tuple(int(n) for n in rng.integers(2, 4, size=rng.integers(1, 5)))
+        full = tuple(int(n) for n in rng.integers(2, 5, size=rng.integers(2, 5)))
         shapes = []
         for _ in range(2):
-            shape = full[rng.integers(0, len(full)):]
+            shape = full[rng.integers(1, len(full)):] if rng.random() < 0.5 else full
             shapes.append(tuple(1 if rng.random() < 0.35 else n for n in shape))
         pairs.append(tuple(shapes))
     return pairs
