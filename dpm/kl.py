@@ -226,3 +226,55 @@ def kl_cauchy_cauchy(p, q):
 
 
 # --- discrete families (bernoulli.py, categorical.py) ---
+from dpm.distributions.bernoulli import Bernoulli  # noqa: E402  (beside its pairs)
+from dpm.distributions.categorical import Categorical  # noqa: E402
+
+
+def _kl_discrete(p_probs, p_log_probs, q_log_probs):
+    """sum_k p_k (log p_k - log q_k) over the last axis, 0 log 0 = 0, +inf where p_k > 0 = q_k.
+
+    Terms with p_k = 0 are 0 whatever q_k is; their logs are replaced by 0
+    first (the double where) so that no 0 * inf reaches the value or gradient.
+    """
+    shape = np.broadcast_shapes(p_probs.shape, q_log_probs.shape)
+    positive = np.broadcast_to(p_probs.data > 0, shape)
+    if not positive.all():
+        zeros = np.zeros(shape)
+        p_log_probs = mg.where(positive, p_log_probs, zeros)
+        q_log_probs = mg.where(positive, q_log_probs, zeros)
+    return (p_probs * (p_log_probs - q_log_probs)).sum(axis=-1)
+
+
+def _bernoulli_table(d):
+    """(P(X=0), P(X=1)) and their logs stacked on a last axis of length 2."""
+    log_q, log_p = d.log_probs_pair()
+    if d._logits is not None:   # sigmoid(-t) keeps 1 - p accurate where p is near 1
+        probs = mg.stack([mg.sigmoid(-d._logits), mg.sigmoid(d._logits)], axis=-1)
+    else:
+        probs = mg.stack([1.0 - d._probs, d._probs], axis=-1)
+    return probs, mg.stack([log_q, log_p], axis=-1)
+
+
+@register_kl(Bernoulli, Bernoulli)
+def kl_bernoulli_bernoulli(p, q):
+    """KL(Bern(a) || Bern(b)) = a log(a/b) + (1 - a) log((1 - a)/(1 - b))  (K2: = H(p, q) - H(p)).
+
+    Computed from log-probabilities (log_sigmoid of the logits, or log / log1p
+    of the probs); +inf when a > 0 = b or a < 1 = b.
+    """
+    p_probs, p_log = _bernoulli_table(p)
+    _, q_log = _bernoulli_table(q)
+    return _kl_discrete(p_probs, p_log, q_log)
+
+
+@register_kl(Categorical, Categorical)
+def kl_categorical_categorical(p, q):
+    """KL(Cat(pi) || Cat(rho)) = sum_k pi_k (log pi_k - log rho_k) = H(pi, rho) - H(pi) (K2).
+
+    With rho uniform over K categories: KL = log K - H(pi) (K4, the discrete-latent
+    VAE's KL term). +inf when some pi_k > 0 = rho_k.
+    """
+    if p.num_categories != q.num_categories:
+        raise ValueError(f"KL between categoricals needs the same number of categories, got "
+                         f"{p.num_categories} and {q.num_categories}")
+    return _kl_discrete(p.probs, p.logits, q.logits)
