@@ -93,7 +93,8 @@ def arctan(x):
 
         arctan(x) = arctan(x0) + arctan(w),   w = (x - x0) / (1 + x x0),
 
-    exactly, for 1 + x x0 > 0. At the point w = 0, so the value is NumPy's
+    exactly, for 1 + x x0 > 0 (computed as (x/x0 - 1) / (1/x0 + x) when
+    |x0| > 1, to avoid overflow). At the point w = 0, so the value is NumPy's
     arctan(x0); replacing arctan(w) by w - w^3/3 + w^5/5 changes the
     function by O(w^7), so derivatives up to order 6 are those of arctan
     (the first is dw/dx = 1 / (1 + x^2)). x = +-inf gives +-pi/2 with
@@ -103,7 +104,16 @@ def arctan(x):
     finite = np.isfinite(x.data)
     x_safe = mg.where(finite, x, 0.0) if not finite.all() else x
     x0 = np.where(finite, x.data, 0.0)
-    w = (x_safe - x0) / (1.0 + x_safe * x0)
+    # For |x0| > 1 the same w with numerator and denominator divided by x0,
+    # so that x x0 cannot overflow.
+    big = np.abs(x0) > 1.0
+    if big.any():  # double where: each form sees only its own points, others a safe 2 or 0
+        x_big, x0_big = mg.where(big, x_safe, 2.0), np.where(big, x0, 2.0)
+        x_small, x0_small = mg.where(big, 0.0, x_safe), np.where(big, 0.0, x0)
+        w = mg.where(big, (x_big / x0_big - 1.0) / (1.0 / x0_big + x_big),
+                     (x_small - x0_small) / (1.0 + x_small * x0_small))
+    else:
+        w = (x_safe - x0) / (1.0 + x_safe * x0)
     w2 = w * w
     value = np.arctan(np.where(finite, x.data, 0.0)) + w * (1.0 - w2 * (1.0 / 3.0 - w2 * 0.2))
     if finite.all():

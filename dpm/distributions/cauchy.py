@@ -38,7 +38,7 @@ def log1p_square(z):
         return mg.log1p(z * z)
     z_big = mg.where(big, z, 2.0)
     z_small = mg.where(big, 0.0, z)
-    return mg.where(big, mg.log(mg.abs(z_big)) * 2.0 + mg.log1p(1.0 / (z_big * z_big)),
+    return mg.where(big, mg.log(mg.abs(z_big)) * 2.0 + mg.log1p((1.0 / z_big) ** 2.0),
                     mg.log1p(z_small * z_small))
 
 
