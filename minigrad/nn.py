@@ -19,7 +19,7 @@ checkpoint or the new one, never a torn file. ``load`` reads with
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 import zipfile
 
 import numpy as np
@@ -113,17 +113,14 @@ class Module:
         params = dict(self.named_parameters())
         arrays = {name: np.asarray(value.data if isinstance(value, Tensor) else value)
                   for name, value in dict(state).items()}
-        problems = []
         missing = [n for n in params if n not in arrays]
         unexpected = [n for n in arrays if n not in params]
-        if missing:
-            problems.append(f"missing {missing}")
-        if unexpected:
-            problems.append(f"unexpected {unexpected}")
-        for name, p in params.items():
-            if name not in arrays:
+        problems = ([f"missing {missing}"] if missing else []) + \
+            ([f"unexpected {unexpected}"] if unexpected else [])
+        for name, a in arrays.items():
+            p = params.get(name)
+            if p is None:
                 continue
-            a = arrays[name]
             if a.shape != p.data.shape:
                 problems.append(f"{name}: checkpoint shape {a.shape} != parameter shape "
                                 f"{p.data.shape}")
@@ -156,8 +153,9 @@ def save_arrays(path, arrays):
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-                               dir=directory)
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
+    # O_EXCL: never reuse an existing file; mode 0o666 minus the umask, as open() would.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
             with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED,
@@ -177,25 +175,24 @@ def save_arrays(path, arrays):
 
 
 def _fsync_directory(directory):
-    # Makes the rename itself durable on POSIX; not possible on every platform.
+    # Makes the rename itself durable on POSIX; directories cannot be opened everywhere.
     try:
         fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     except OSError:
         pass
-    finally:
-        os.close(fd)
 
 
 def load_arrays(path):
     """{name: ndarray} from an ``.npz`` archive, refusing pickled (object) arrays."""
     try:
-        with np.load(os.fspath(path), allow_pickle=False) as archive:
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise ValueError("it is a single .npy array, not an .npz archive")
+        archive = np.load(os.fspath(path), allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ValueError("it holds a single array, not an .npz archive of named arrays")
+        with archive:
             return {name: archive[name] for name in archive.files}
     except (ValueError, zipfile.BadZipFile) as error:
         raise ValueError(f"cannot load checkpoint {os.fspath(path)!r}: {error}") from error
