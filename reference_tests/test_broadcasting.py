@@ -18,6 +18,7 @@ import pytest
 
 import minigrad
 from minigrad import Tensor
+from minigrad.ops import REGISTRY
 
 RULES = {  # op: (forward on Tensors, dz/da, dz/db) pointwise on broadcast arrays
     "add": (lambda a, b, c: a + b, lambda a, b, c: 1.0, lambda a, b, c: 1.0),
@@ -50,6 +51,12 @@ def broadcast_pairs(seed=11, count=14):
 
 
 PAIRS = broadcast_pairs()
+
+
+def test_every_binary_elementwise_primitive_is_covered():
+    binary = {n for n, p in REGISTRY.items()
+              if p.family == "elementwise" and p.vjps and not p.variadic and len(p.vjps) == 2}
+    assert binary == set(RULES), f"add broadcasting rules for {sorted(binary - set(RULES))}"
 
 
 def test_shape_pairs_cover_prepended_and_size_one_dims_on_both_sides():
@@ -143,4 +150,5 @@ def test_constants_on_either_side_and_float32_keep_shape_and_dtype():
     x = Tensor(np.ones((1, 3), dtype=np.float32), requires_grad=True)
     (np.arange(6.0, dtype=np.float32).reshape(6, 1, 1) * x + 2.0 - x / 4.0).sum().backward()
     assert x.grad.shape == (1, 3) and x.grad.dtype == np.float32
-    np.testing.assert_allclose(x.grad, np.full((1, 3), 15.0 - 6 * 0.25))  # sum k, and 6 copies of -1/4
+    # sum_k k = 15 from the product, and -1/4 from each of the 6 broadcast copies of x / 4
+    np.testing.assert_allclose(x.grad, np.full((1, 3), 15.0 - 6 * 0.25))

@@ -180,7 +180,8 @@ METHODS = [
 
 
 @pytest.mark.parametrize("f,derivative,name", [
-    pytest.param(*m, id=m[2], marks=RESHAPE_BUG if m[2].startswith(("reshape", "transpose")) else ())
+    pytest.param(*m, id=m[2],
+                 marks=RESHAPE_BUG if m[2].startswith(("reshape", "transpose")) else ())
     for m in METHODS])
 def test_methods_values_and_gradients(f, derivative, name):
     np.testing.assert_allclose(_grad(f, A), derivative(A), rtol=1e-12)
