@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dpm.distributions.base import Distribution, _show, as_param, resolve_rng
+from dpm.distributions.base import Distribution, _show, as_param, as_shape, resolve_rng
 import minigrad as mg
 from minigrad import as_tensor
 
@@ -172,6 +172,22 @@ class TransformedDistribution(Distribution):
         extra = len(self.event_shape) - getattr(transform, "event_dim", 0)
         return log_det.sum(axis=tuple(range(-extra, 0))) if extra > 0 else log_det
 
+    def _base_draw_shape(self, shape):
+        """The sample shape to ask of the base so that draws cover the whole batch.
+
+        Transform parameters may add leading batch axes (AffineTransform with
+        an array loc over a scalar base): the base then draws them as sample
+        axes, independently.
+        """
+        shape = as_shape(shape)
+        extra = len(self.batch_shape) - len(self.base.batch_shape)
+        if self.batch_shape[extra:] != self.base.batch_shape:
+            raise NotImplementedError(
+                f"the transforms broadcast the base's batch shape {self.base.batch_shape} to "
+                f"{self.batch_shape}; draws would be shared along the broadcast axes, so give "
+                f"the base distribution the full batch shape")
+        return shape + self.batch_shape[:extra]
+
     def _push_forward(self, x):
         for t in self.transforms:
             x, _ = t.forward(x)
@@ -181,11 +197,12 @@ class TransformedDistribution(Distribution):
         """y = f_K(... f_1(x)) with x = base.rsample(shape, rng)."""
         if not self.has_rsample:
             return super().rsample(shape, rng)
-        return self._push_forward(self.base.rsample(shape, rng))
+        return self._push_forward(self.base.rsample(self._base_draw_shape(shape), rng))
 
     def sample(self, shape=(), rng=None):
+        draws = self.base.sample(self._base_draw_shape(shape), resolve_rng(rng))
         with mg.no_grad():
-            return self._push_forward(mg.Tensor(self.base.sample(shape, resolve_rng(rng)))).data
+            return self._push_forward(mg.Tensor(draws)).data
 
     def log_prob(self, y):
         """log p_X(x) + sum_k log |det dx_k-1/dx_k| along the inverted chain; -inf off the image."""
