@@ -217,6 +217,13 @@ def test_gradients_returns_without_accumulating_and_zeros_for_unused_inputs():
     np.testing.assert_allclose(gx.data, 2 * x.data)
     np.testing.assert_allclose(gu.data, [0.0])
     assert x.grad is None and unused.grad is None
+    with pytest.raises(ValueError, match="requires_grad"):
+        minigrad.gradients((x * 2.0).sum(), [Tensor(np.ones(2))])
+
+
+def test_grad_of_a_non_scalar_function_says_so():
+    with pytest.raises(TypeError, match=r"one-element.*\(3,\)"):
+        minigrad.grad(lambda t: t * 2.0)(np.ones(3))
 
 
 # ------------------------------------------------------------------ anomalies
