@@ -80,9 +80,11 @@ else:
 
 
 # fastmath "contract" only lets LLVM fuse a*b + c into one FMA (one rounding
-# fewer); no flag may assume away NaN or inf, and no reassociation may undo the
-# SHIFTER rounding trick.
-@njit(cache=True, fastmath={"contract"})
+# fewer). No flag may assume away NaN or inf, and no reassociation may undo the
+# SHIFTER rounding trick: inline="always" gives this body its caller's flags, so
+# every function calling it uses at most {"contract"}. (Without the inlining,
+# Numba calls it as an opaque native function and the loops do not vectorize.)
+@njit(cache=True, inline="always", fastmath={"contract"})
 def _exp_scalar(t):
     """exp(t) for any float64 t: 0 below -746, inf above 709.8, NaN stays NaN."""
     t = -746.0 if t < -746.0 else t      # written so that NaN passes through both
@@ -110,9 +112,11 @@ def _exp_scalar(t):
     return p * _from_bits((half + 1023) << 52) * _from_bits((n_int - half + 1023) << 52)
 
 
+# The loops below run over array views from index 0: with an index of unknown
+# sign Numba adds negative-index wrap-around code, and LLVM no longer vectorizes.
 @njit(cache=True, fastmath={"contract"})
-def _exp_inplace(buf, lo, hi):
-    for j in range(lo, hi):
+def _exp_inplace(buf):
+    for j in range(buf.size):
         buf[j] = _exp_scalar(buf[j])
 
 
@@ -125,7 +129,7 @@ def exp_poly(t):
     2 ulp of np.exp for normal results and within one subnormal step below.
     """
     values = np.array(t, dtype=np.float64, copy=True).reshape(-1)
-    _exp_inplace(values, 0, values.size)
+    _exp_inplace(values)
     return values.reshape(np.shape(t))
 
 
@@ -140,57 +144,65 @@ def exp_poly_numpy(t):
         p = p * r + c
     n_int = np.where(np.isnan(k), 0, k.view(np.int64) - SHIFTER_BITS)
     half = n_int >> 1
-    return p * ((half + 1023) << 52).view(np.float64) * ((n_int - half + 1023) << 52).view(np.float64)
+    with np.errstate(over="ignore", under="ignore"):    # exp overflows to inf, underflows to 0
+        return p * ((half + 1023) << 52).view(np.float64) * ((n_int - half + 1023) << 52).view(np.float64)
 
 
 # ---------------------------------------------------------------- Numba row kernels
 # A row's statistics (M, R) mean sum_j exp(x_j) = e^M (1 + R). M is NaN when the
 # row holds a NaN, +inf (R = 0) when it holds +inf, -inf (R = 0) when all is -inf.
-@njit(cache=True)
-def _slice_max(xf, lo, hi):
-    """Largest value of xf[lo:hi] ignoring NaN; -inf when there is none."""
+# Helpers on x[lo:hi] by index: a Numba array view per short row costs more
+# than the row's arithmetic. Only the exp loops get views (see _exp_inplace).
+@njit(cache=True, inline="always")
+def _max_ignoring_nan(x, lo, hi):
+    """Largest value of x[lo:hi] ignoring NaN; -inf when there is none."""
     best = -INF
     for j in range(lo, hi):
-        best = xf[j] if xf[j] > best else best
+        best = x[j] if x[j] > best else best
     return best
 
 
-@njit(cache=True)
-def _special_stats(xf, lo, hi, top):
-    """(M, R) of a slice whose largest non-NaN value `top` is +-inf (no shift possible)."""
+@njit(cache=True, inline="always")
+def _special_stats(x, lo, hi, top):
+    """(M, R) of x[lo:hi] whose largest non-NaN value `top` is +-inf (no shift possible)."""
     for j in range(lo, hi):
-        if xf[j] != xf[j]:
+        if x[j] != x[j]:
             return math.nan, 0.0
     return top, 0.0
 
 
-@njit(cache=True, fastmath={"reassoc", "contract"})   # reassoc reorders the sum: rounding only
-def _rest_sum(buf, lo, hi, star):
-    """sum of buf[lo:hi] without buf[star] (the max's term, exactly 1)."""
-    saved, buf[star] = buf[star], 0.0
-    total = 0.0
-    for j in range(lo, hi):
-        total += buf[j]
-    buf[star] = saved
-    return total
+@njit(cache=True, inline="always")
+def _rest_stats(x, lo, hi, top, e, d):
+    """(M, R) of x[lo:hi] with finite max `top`, from e[j - d] = exp(x[j] - top).
 
-
-@njit(cache=True)
-def _first_index(xf, lo, hi, value):
-    for j in range(lo, hi):
-        if xf[j] == value:
-            return j
-    return lo
+    R leaves out the first maximum's term (exactly 1). Four partial sums let
+    the additions overlap; their order is fixed, so no fastmath is needed.
+    """
+    star = lo
+    while x[star] != top:
+        star += 1
+    e[star - d] = 0.0
+    s0 = s1 = s2 = s3 = 0.0
+    for j in range(lo - d, hi - d - 3, 4):
+        s0 += e[j]
+        s1 += e[j + 1]
+        s2 += e[j + 2]
+        s3 += e[j + 3]
+    for j in range(hi - d - (hi - lo) % 4, hi - d):
+        s0 += e[j]
+    e[star - d] = 1.0
+    rest = (s0 + s1) + (s2 + s3)
+    return (top, rest) if rest == rest else (math.nan, 0.0)   # a NaN entry: M is NaN
 
 
 @njit(cache=True, fastmath={"contract"})
-def _exp_shifted(xf, lo, hi, shift, buf, start):
-    """buf[start + j - lo] = exp(xf[j] - shift) for j in [lo, hi)."""
-    for j in range(lo, hi):
-        buf[start + j - lo] = _exp_scalar(xf[j] - shift)
+def _exp_shifted(v, shift, e):
+    """e[j] = exp(v[j] - shift) (views, so that the loop vectorizes)."""
+    for j in range(v.size):
+        e[j] = _exp_scalar(v[j] - shift)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _combine(M, R, m, r):
     """Stats of two slices together: e^M (1 + R) + e^m (1 + r) = e^M' (1 + R')."""
     if M != M or m != m:
@@ -203,40 +215,37 @@ def _combine(M, R, m, r):
 
 
 @njit(cache=True)
-def _block_stats(xf, m, r0, r1, buf, M, R):
-    """M, R of the short rows r0..r1; leaves exp(x - M) of each finite row in buf.
+def _block_stats(x, m, e, M, R):
+    """M, R of the short rows of x (k*m values); leaves exp(x - M) of each finite row in e.
 
-    The shifts are written first and exp runs once over the block's (r1-r0)*m
-    values, so it vectorizes even when m is 8.
+    The shifts are written first and exp runs once over all k*m values, so it
+    vectorizes even when m is 8.
     """
-    for i in range(r0, r1):
-        top = _slice_max(xf, i * m, i * m + m)
+    for i in range(M.size):
+        lo, hi = i * m, i * m + m
+        top = _max_ignoring_nan(x, lo, hi)
         shift = top if math.isfinite(top) else 0.0
-        for j in range(m):
-            buf[(i - r0) * m + j] = xf[i * m + j] - shift
-        M[i], R[i] = (top, 0.0) if math.isfinite(top) else _special_stats(xf, i * m, i * m + m, top)
-    _exp_inplace(buf, 0, (r1 - r0) * m)
-    for i in range(r0, r1):
+        for j in range(lo, hi):
+            e[j] = x[j] - shift
+        M[i], R[i] = (top, 0.0) if math.isfinite(top) else _special_stats(x, lo, hi, top)
+    _exp_inplace(e)
+    for i in range(M.size):
         if math.isfinite(M[i]):
-            b = (i - r0) * m
-            star = b + _first_index(xf, i * m, i * m + m, M[i]) - i * m
-            rest = _rest_sum(buf, b, b + m, star)
-            M[i], R[i] = (M[i], rest) if rest == rest else (math.nan, 0.0)
+            M[i], R[i] = _rest_stats(x, i * m, i * m + m, M[i], e, 0)
 
 
 @njit(cache=True)
-def _segment_stats(xf, lo, hi, buf):
-    """M, R of xf[lo:hi] in one pass: BLOCK values at a time, combined online."""
+def _segment_stats(x, e):
+    """M, R of all of x in one pass: BLOCK values at a time, combined online."""
     M, R = -INF, 0.0
-    for c in range(lo, hi, BLOCK):
-        end = min(c + BLOCK, hi)
-        top = _slice_max(xf, c, end)
+    for lo in range(0, x.size, BLOCK):
+        hi = min(lo + BLOCK, x.size)
+        top = _max_ignoring_nan(x, lo, hi)
         if math.isfinite(top):
-            _exp_shifted(xf, c, end, top, buf, 0)
-            rest = _rest_sum(buf, 0, end - c, _first_index(xf, c, end, top) - c)
-            m, r = (top, rest) if rest == rest else (math.nan, 0.0)
+            _exp_shifted(x[lo:hi], top, e)
+            m, r = _rest_stats(x, lo, hi, top, e, lo)
         else:
-            m, r = _special_stats(xf, c, end, top)
+            m, r = _special_stats(x, lo, hi, top)
         M, R = _combine(M, R, m, r)
     return M, R
 
@@ -248,15 +257,16 @@ def _row_stats(xf, m, M, R):
     if m <= BLOCK:
         per = BLOCK // m
         for b in prange((n + per - 1) // per):
-            _block_stats(xf, m, b * per, min(n, b * per + per), np.empty(per * m), M, R)
+            r0, r1 = b * per, min(n, b * per + per)
+            _block_stats(xf[r0 * m:r1 * m], m, np.empty((r1 - r0) * m), M[r0:r1], R[r0:r1])
         return
     pieces = max(1, min(SEGMENTS // n, m // BLOCK))   # few long rows: cut each row too
     seg = (m + pieces - 1) // pieces
     Ms, Rs = np.empty(n * pieces), np.empty(n * pieces)
     for s in prange(n * pieces):
-        lo = (s // pieces) * m + min(m, (s % pieces) * seg)
-        hi = (s // pieces) * m + min(m, (s % pieces) * seg + seg)
-        Ms[s], Rs[s] = _segment_stats(xf, lo, hi, np.empty(BLOCK))
+        start = (s // pieces) * m + (s % pieces) * seg
+        stop = (s // pieces) * m + min(m, (s % pieces) * seg + seg)
+        Ms[s], Rs[s] = _segment_stats(xf[start:max(start, stop)], np.empty(BLOCK))
     for i in prange(n):
         M[i], R[i] = -INF, 0.0
         for p in range(i * pieces, i * pieces + pieces):
@@ -274,27 +284,27 @@ def _lse_rows(xf, m, out):
 SOFTMAX, LOG_SOFTMAX, BACKWARD = 0, 1, 2   # what `_finish_row` writes
 
 
-@njit(cache=True, fastmath={"contract"})
-def _finish_row(xf, lo, hi, M, R, g, out, mode, have_exp):
-    """softmax, log_softmax or g * softmax of one row into out[lo:hi] from its M, R.
+@njit(cache=True, inline="always")
+def _finish_row(x, lo, hi, M, R, g, out, mode, have_exp):
+    """softmax, log_softmax or g * softmax of x[lo:hi] (a row or a piece) into out[lo:hi].
 
-    have_exp: out[lo:hi] already holds exp(x - M) (short rows), else it is computed.
+    have_exp: out[lo:hi] already holds exp(x - M) (short rows), else it is computed here.
     """
     if not math.isfinite(M):
         off = -INF if mode == LOG_SOFTMAX else 0.0   # all -inf: softmax 0, log_softmax -inf
         for j in range(lo, hi):
-            dead = mode == BACKWARD and xf[j] == -INF
-            out[j] = math.nan if (M != M or xf[j] == INF) and not dead else off
+            dead = mode == BACKWARD and x[j] == -INF
+            out[j] = math.nan if (M != M or x[j] == INF) and not dead else off
     elif mode == LOG_SOFTMAX:
         L = math.log1p(R)
         for j in range(lo, hi):
-            out[j] = (xf[j] - M) - L
+            out[j] = (x[j] - M) - L
     else:
         scale = (g if mode == BACKWARD else 1.0) / (1.0 + R)
         if not have_exp:
-            _exp_shifted(xf, lo, hi, M, out, lo)
+            _exp_shifted(x[lo:hi], M, out[lo:hi])
         for j in range(lo, hi):
-            out[j] = 0.0 if (mode == BACKWARD and xf[j] == -INF) else out[j] * scale
+            out[j] = 0.0 if (mode == BACKWARD and x[j] == -INF) else out[j] * scale
 
 
 @njit(cache=True, parallel=True)
@@ -306,16 +316,19 @@ def _softmax_rows(xf, m, g, out, mode):
         per = BLOCK // m
         for b in prange((n + per - 1) // per):
             r0, r1 = b * per, min(n, b * per + per)
-            _block_stats(xf, m, r0, r1, out[r0 * m:r1 * m], M, R)   # out is the exp buffer
+            x, e = xf[r0 * m:r1 * m], out[r0 * m:r1 * m]     # out is the exp buffer
+            _block_stats(x, m, e, M[r0:r1], R[r0:r1])
             for i in range(r0, r1):
-                _finish_row(xf, i * m, i * m + m, M[i], R[i], g[min(i, g.size - 1)], out, mode, True)
+                lo = (i - r0) * m
+                _finish_row(x, lo, lo + m, M[i], R[i], g[min(i, g.size - 1)], e, mode, True)
         return
     _row_stats(xf, m, M, R)
     pieces = (m + BLOCK - 1) // BLOCK
     for s in prange(n * pieces):
         i = s // pieces
         lo = i * m + (s % pieces) * BLOCK
-        _finish_row(xf, lo, min(lo + BLOCK, i * m + m), M[i], R[i], g[min(i, g.size - 1)], out, mode, False)
+        _finish_row(xf, lo, min(lo + BLOCK, i * m + m), M[i], R[i], g[min(i, g.size - 1)],
+                    out, mode, False)
 
 
 # ---------------------------------------------------------------- NumPy twins of the row kernels
@@ -375,6 +388,12 @@ def _rows(x64, axis):
     return np.ascontiguousarray(moved).reshape(n, m), moved.shape
 
 
+def _cast(values, dtype):
+    """values as dtype; beyond float32's range a value becomes +-inf, silently (it is the rounding)."""
+    with np.errstate(over="ignore"):
+        return values.astype(dtype, copy=False)
+
+
 def _reduced_shape(shape, axis, keepdims):
     if axis is None:
         return (1,) * len(shape) if keepdims else ()
@@ -391,7 +410,7 @@ def _logsumexp(x, axis, keepdims, numba):
     else:
         with np.errstate(all="ignore"):
             lse = _lse_rows_numpy(rows)
-    return lse.reshape(_reduced_shape(x64.shape, axis, keepdims)).astype(dtype, copy=False)
+    return _cast(lse.reshape(_reduced_shape(x64.shape, axis, keepdims)), dtype)
 
 
 def logsumexp_numba(x, axis=None, keepdims=False):
@@ -415,7 +434,7 @@ def _softmax(x, axis, mode, numba, g=np.ones(1)):
             out = _finish_rows_numpy(rows, *_row_stats_numpy(rows), g, mode)
     out = out.reshape(moved_shape)
     out = out.reshape(x64.shape) if axis is None else np.moveaxis(out, -1, axis)
-    return np.ascontiguousarray(out, dtype=dtype)
+    return _cast(np.ascontiguousarray(out), dtype)
 
 
 def softmax_numba(x, axis=-1):
