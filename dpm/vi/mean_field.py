@@ -58,18 +58,25 @@ class CAVIResult:
     """What a CAVI run returns: the factor parameters and the bound's history.
 
     ``elbo[t]`` is the ELBO after sweep t (``elbo[0]`` at the start);
-    ``elbo_trace`` has one entry after every single-factor update.
+    ``elbo_trace`` has one entry after every single-factor update, and
+    ``param_trace`` (if kept) the parameters at those same moments.
     """
     params: list
     elbo: list
     elbo_trace: list
     iterations: int
     converged: bool
+    param_trace: list
 
 
 @dataclass
 class MeanFieldGaussian(FactorizedGaussian, CAVIResult):
     """A factorized Gaussian fitted by CAVI, with the ELBO history."""
+
+    @property
+    def mean_path(self):
+        """The factor means after every single-factor update, shape (updates + 1, d)."""
+        return np.array([[m for m, _ in params] for params in self.param_trace])
 
 
 @dataclass
@@ -128,7 +135,8 @@ def forward_kl(means, variances, mean, cov):
                   + np.log(variances).sum() - logdet_cov)
 
 
-def cavi(params, updates, elbo, iters=100, tol=1e-14, check_ascent=True, converged=None):
+def cavi(params, updates, elbo, iters=100, tol=1e-14, check_ascent=True, converged=None,
+         keep_params=False):
     """Coordinate ascent variational inference, for any factorization.
 
     params:  list, params[j] the parameters of factor q_j (any object);
@@ -143,6 +151,7 @@ def cavi(params, updates, elbo, iters=100, tol=1e-14, check_ascent=True, converg
     after a sweep; by default, when the sweep changed the ELBO by at most
     tol (1 + |ELBO|). (Near the optimum the ELBO changes as the *square* of
     the parameters' error, so a criterion on the parameters is sharper.)
+    ``keep_params``: also record the parameters after every update.
     """
     if len(params) != len(updates):
         raise ValueError(f"need one update per factor: {len(params)} factors, "
@@ -151,6 +160,7 @@ def cavi(params, updates, elbo, iters=100, tol=1e-14, check_ascent=True, converg
         raise ValueError(f"iters must be >= 0, got {iters}")
     params = list(params)
     trace = [float(elbo(params))]
+    param_trace = [list(params)] if keep_params else None
     per_sweep = [trace[0]]
     if converged is None:
         def converged(_, __):
@@ -167,12 +177,14 @@ def cavi(params, updates, elbo, iters=100, tol=1e-14, check_ascent=True, converg
                 raise RuntimeError(f"ELBO decreased from {trace[-1]!r} to {value!r} at sweep "
                                    f"{sweep}, factor {j}: that update is not a coordinate maximiser")
             trace.append(value)
+            if keep_params:
+                param_trace.append(list(params))
         per_sweep.append(trace[-1])
         if converged(previous, params):
             done = True
             break
     return CAVIResult(params=params, elbo=per_sweep, elbo_trace=trace,
-                      iterations=sweep, converged=done)
+                      iterations=sweep, converged=done, param_trace=param_trace)
 
 
 def gaussian_cavi(mean, cov, iters=500, init=None, tol=1e-12):
@@ -185,7 +197,8 @@ def gaussian_cavi(mean, cov, iters=500, init=None, tol=1e-12):
     tol * sqrt(v_j) (the error then is about that over (1 - rate), where the
     rate is the squared partial correlation for d = 2: 0.81 in the example). Returns a MeanFieldGaussian: ``means``, ``variances``,
     ``elbo`` per sweep and ``elbo_trace`` per factor update (ELBO = -KL(q || p),
-    exact), ``iterations``, ``converged``.
+    exact), ``mean_path`` (the means after each update), ``iterations``,
+    ``converged``.
     """
     mean, cov = validate_gaussian(mean, cov)
     d = mean.size
@@ -219,7 +232,7 @@ def gaussian_cavi(mean, cov, iters=500, init=None, tol=1e-12):
 
     result = cavi([(m, v) for m, v in zip(init_means, init_variances)],
                   [factor_update(j) for j in range(d)], elbo, iters=iters,
-                  converged=converged)
+                  converged=converged, keep_params=True)
     means, variances = np.array(result.params).T
     return MeanFieldGaussian(means=means, variances=variances, **vars(result))
 
