@@ -26,7 +26,8 @@ How it is computed here.
   numbers of equally weighted points, solved exactly as an assignment problem.
 - `sinkhorn`: entropic relaxation solved in the log domain (biased upward by
   at most reg * log(n m) in cost; tends to `emd` as reg -> 0).
-- `kr_critic_w1`: a Lipschitz-constrained minigrad MLP trained on the dual.
+- `kr_critic_w1`: a Lipschitz-constrained minigrad MLP trained on the dual
+  (code in dpm/_kr_critic.py).
 
 References: Villani, Optimal Transport (2009), ch. 5-6; Peyre & Cuturi,
 Computational Optimal Transport (2019), ch. 2-4; Arjovsky, Chintala & Bottou,
@@ -282,3 +283,9 @@ def sinkhorn(a, b, cost, reg, n_iter=1000, tol=1e-9, return_plan=False):
     plan = np.zeros(cost.shape)
     plan[np.ix_(rows, cols)] = total * np.exp((f[:, None] + g[None, :] - support_cost) / reg)
     return float(value), plan
+
+
+
+# The Kantorovich-Rubinstein critic (claim W2) lives in its own file to keep
+# this one readable; it is part of this module's API.
+from dpm._kr_critic import KRCritic, kr_critic_w1, lipschitz_envelope  # noqa: E402,F401
