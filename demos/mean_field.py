@@ -45,18 +45,20 @@ def plot(cavi_fit, forward, sgd, args):
                       q.means[1] + k * np.sqrt(q.variances[1]) * np.sin(angle), color=color,
                       lw=1.5, label=label if k == 1 else None)
     path = cavi_fit.mean_path[:25]  # the first dozen sweeps; the rest overlap
-    left.plot(path[:, 0], path[:, 1], "k.-", lw=0.8, ms=4, label="CAVI means, one coordinate a step")
+    left.plot(path[:, 0], path[:, 1], "k.-", lw=0.8, ms=4,
+              label="CAVI means, one coordinate a step")
     left.plot(*sgd.means, "x", color="C2", ms=10, mew=2, label="reverse KL by SGD (minigrad)")
     left.set(xlabel="x_1", ylabel="x_2", aspect="equal",
              title="Factorized fits to p = N((0, 1), [[1, .9], [.9, 1]])")
     left.legend(fontsize=7, loc="lower right")
     trace = np.array(cavi_fit.elbo_trace)
-    optimum = 0.5 * np.log(0.19)  # -KL(q* || p) = 1/2 log(det Sigma / prod_j (1/Lambda_jj))
+    optimum = 0.5 * np.log(0.19)  # -KL(q* || p) = 1/2 log(prod_j (1/Lambda_jj) / det Sigma)
     right.semilogy(np.arange(trace.size), np.maximum(optimum - trace, 1e-17), "o-", ms=3,
                    color="C3", label="optimum - ELBO after each update")
     right.set(xlabel="coordinate update (two per sweep)",
               ylabel="ELBO gap to 1/2 log 0.19 (nats, log scale)",
-              title=f"CAVI: ELBO = -KL(q || p) rises at every update\n(from {trace[0]:.1f} at the start)")
+              title="CAVI: ELBO = -KL(q || p) rises at every update\n"
+                    f"(from {trace[0]:.1f} at the start)")
     right.legend(fontsize=8)
     return savefig(fig, args, "mean_field")
 

@@ -102,10 +102,12 @@ def _log_d_pair(D, x, logits):
         raise ValueError(f"D must map {m} points to shape ({m},) or ({m}, 1), "
                          f"got shape {out.shape}")
     out = out.reshape(m)
+    if np.any(np.isnan(out)):
+        raise ValueError(f"D returned NaN at x = {np.asarray(x)[np.isnan(out)][:3]}")
     if logits:
         # log sigmoid(l) = -softplus(-l) = -logaddexp(0, -l); 1 - sigmoid(l) = sigmoid(-l).
         return -np.logaddexp(0.0, -out), -np.logaddexp(0.0, out)
-    if np.any((out < 0) | (out > 1)) or np.any(np.isnan(out)):
+    if np.any((out < 0) | (out > 1)):
         raise ValueError("D must return probabilities in [0, 1] (pass logits=True for logits), "
                          f"got values in [{np.nanmin(out)}, {np.nanmax(out)}]")
     with np.errstate(divide="ignore"):
@@ -151,8 +153,8 @@ def value(p_data, p_model, D, n=None, rng=None, logits=False, points=None):
     p log D + p_g log(1 - D) over the union of the supports, split at the
     modes and a few scales around them (``points`` adds breakpoints), with
     0 log 0 = 0 where a density vanishes (``adaptive_gauss_legendre``,
-    vectorized: one log_prob call per round instead of one per point). Otherwise Monte Carlo with ``n``
-    draws from each law (``rng`` a numpy Generator) and standard error
+    vectorized: one log_prob call per round, not one per point). Otherwise
+    Monte Carlo with ``n`` draws from each law (``rng`` a numpy Generator) and standard error
     sqrt(Var[log D]/n + Var[log(1 - D)]/n). V is -inf when D gives 0 to a
     point P can draw (or 1 to one P_g can draw); then ``error`` is inf.
     Returns ValueEstimate(estimate, error, method).
@@ -181,7 +183,9 @@ def _value_by_quadrature(p_data, p_model, D, logits, points):
     breaks = _landmarks(p_data) + _landmarks(p_model) + list(points or []) + [0.0]
     breaks = np.unique([b for b in breaks if low < b < high])
     edges = np.concatenate([[low], breaks, [high]])
-    optimal = isinstance(D, OptimalDiscriminator)
+    # D* of these very laws: reuse the log-densities the integrand needs anyway.
+    optimal = (isinstance(D, OptimalDiscriminator) and D.p_data is p_data
+               and D.p_model is p_model)
 
     def integrand(x):
         with mg.no_grad():

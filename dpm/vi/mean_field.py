@@ -39,6 +39,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad import Tensor
+from minigrad.optim import Adam
 from dpm.distributions.base import resolve_rng
 
 
@@ -135,6 +136,20 @@ def forward_kl(means, variances, mean, cov):
                   + np.log(variances).sum() - logdet_cov)
 
 
+def _check_init(init, default):
+    """(means, variances) of a starting q as float arrays of shape (d,), checked."""
+    d = default[0].size
+    means, variances = (np.array(a, dtype=float) for a in (default if init is None else init))
+    if means.shape != (d,) or variances.shape != (d,):
+        raise ValueError(f"init must be (means, variances) of shapes ({d},) and ({d},), "
+                         f"got {means.shape} and {variances.shape}")
+    if not (np.all(np.isfinite(means)) and np.all(np.isfinite(variances))
+            and np.all(variances > 0)):
+        raise ValueError(f"init needs finite means and finite variances > 0, got {means}, "
+                         f"{variances}")
+    return means, variances
+
+
 def cavi(params, updates, elbo, iters=100, tol=1e-14, check_ascent=True, converged=None,
          keep_params=False):
     """Coordinate ascent variational inference, for any factorization.
@@ -175,7 +190,8 @@ def cavi(params, updates, elbo, iters=100, tol=1e-14, check_ascent=True, converg
             # Exact ascent can still lose a few ulps to rounding.
             if check_ascent and value < trace[-1] - 1e-12 * (1.0 + abs(trace[-1])):
                 raise RuntimeError(f"ELBO decreased from {trace[-1]!r} to {value!r} at sweep "
-                                   f"{sweep}, factor {j}: that update is not a coordinate maximiser")
+                                   f"{sweep}, factor {j}: that update is not a coordinate "
+                                   f"maximiser")
             trace.append(value)
             if keep_params:
                 param_trace.append(list(params))
@@ -195,23 +211,15 @@ def gaussian_cavi(mean, cov, iters=500, init=None, tol=1e-12):
     ``init`` = (means, variances) of the starting q; default zeros and the
     marginal variances. Stops when a sweep moves every mean by at most
     tol * sqrt(v_j) (the error then is about that over (1 - rate), where the
-    rate is the squared partial correlation for d = 2: 0.81 in the example). Returns a MeanFieldGaussian: ``means``, ``variances``,
-    ``elbo`` per sweep and ``elbo_trace`` per factor update (ELBO = -KL(q || p),
-    exact), ``mean_path`` (the means after each update), ``iterations``,
-    ``converged``.
+    rate is the squared correlation for d = 2: 0.81 in the example).
+    Returns a MeanFieldGaussian: ``means``, ``variances``, ``elbo`` per sweep
+    and ``elbo_trace`` per factor update (ELBO = -KL(q || p), exact),
+    ``mean_path`` (the means after each update), ``iterations``, ``converged``.
     """
     mean, cov = validate_gaussian(mean, cov)
     d = mean.size
     precision = np.linalg.inv(cov)
-    if init is None:
-        init = (np.zeros(d), np.diag(cov).copy())
-    init_means, init_variances = (np.asarray(a, dtype=float) for a in init)
-    if init_means.shape != (d,) or init_variances.shape != (d,):
-        raise ValueError(f"init must be (means, variances) of shapes ({d},) and ({d},), "
-                         f"got {init_means.shape} and {init_variances.shape}")
-    if not (np.all(np.isfinite(init_means)) and np.all(init_variances > 0)):
-        raise ValueError(f"init needs finite means and variances > 0, got {init_means}, "
-                         f"{init_variances}")
+    init_means, init_variances = _check_init(init, (np.zeros(d), np.diag(cov)))
 
     def factor_update(j):
         others = np.arange(d) != j
@@ -261,8 +269,6 @@ def reverse_kl_sgd(mean, cov, steps=2000, lr=0.05, n=32, rng=None, init=None,
     their averages gives the standard error. Parameters are (m, log s) so the
     scales stay positive.
     """
-    from minigrad.optim import Adam
-
     mean, cov = validate_gaussian(mean, cov)
     for name, value in (("steps", steps), ("n", n), ("replicas", replicas)):
         if int(value) != value or value < 1:
@@ -272,16 +278,16 @@ def reverse_kl_sgd(mean, cov, steps=2000, lr=0.05, n=32, rng=None, init=None,
     if not (0 <= burn_in < 1 and int(burn_in * steps) < steps):
         raise ValueError(f"burn_in must be a fraction in [0, 1) leaving steps to average, "
                          f"got {burn_in!r}")
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr!r}")
+    decay = steps / 10 if decay is None else decay
+    for name, value in (("lr", lr), ("decay", decay)):
+        if not value > 0:
+            raise ValueError(f"{name} must be > 0, got {value!r}")
     rng = resolve_rng(rng)
     d = mean.size
-    decay = steps / 10 if decay is None else decay
     precision = Tensor(np.linalg.inv(cov))
-    init_means, init_variances = init if init is not None else (np.zeros(d), np.ones(d))
-    loc = Tensor(np.tile(np.asarray(init_means, dtype=float), (replicas, 1)), requires_grad=True)
-    log_scale = Tensor(np.tile(0.5 * np.log(np.asarray(init_variances, dtype=float)),
-                               (replicas, 1)), requires_grad=True)
+    init_means, init_variances = _check_init(init, (np.zeros(d), np.ones(d)))
+    loc = Tensor(np.tile(init_means, (replicas, 1)), requires_grad=True)
+    log_scale = Tensor(np.tile(0.5 * np.log(init_variances), (replicas, 1)), requires_grad=True)
     optimizer = Adam([loc, log_scale], lr=lr)
     loc_path, scale_path = np.empty((steps, replicas, d)), np.empty((steps, replicas, d))
     for t in range(steps):
