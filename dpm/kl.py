@@ -179,7 +179,8 @@ def kl_exponential_exponential(p, q):
 
 @register_kl(Laplace, Laplace)
 def kl_laplace_laplace(p, q):
-    """KL(Laplace(m1, b1) || Laplace(m2, b2)) = log(b2/b1) + |m1 - m2|/b2 + (b1/b2) e^{-|m1 - m2|/b1} - 1.
+    """KL(Laplace(m1, b1) || Laplace(m2, b2)) =
+        log(b2/b1) + |m1 - m2|/b2 + (b1/b2) e^{-|m1 - m2|/b1} - 1
 
     From E_p|X - m2| = |m1 - m2| + b1 e^{-|m1 - m2|/b1}.
     """

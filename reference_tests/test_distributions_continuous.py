@@ -152,7 +152,8 @@ def test_log_prob_gradcheck_in_parameters_and_x(name):
     assert mg.gradcheck(log_prob, values + [x])
 
 
-@pytest.mark.parametrize("name", ["Normal", "Cauchy", "Laplace", "Gumbel", "Uniform", "Exponential"])
+@pytest.mark.parametrize("name", ["Normal", "Cauchy", "Laplace", "Gumbel", "Uniform",
+                                  "Exponential"])
 def test_cdf_gradient_is_the_density(name):
     cls, _, params, _ = FAMILIES[name]
     dist = cls(**params[1])

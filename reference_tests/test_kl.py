@@ -28,7 +28,8 @@ EXAMPLES = {
                        (dict(loc=0.0, scale=1.0), dict(loc=0.0, scale=3.0))],
     (Uniform, Uniform): [(dict(low=0.0, high=1.0), dict(low=-1.0, high=2.5)),
                          (dict(low=0.2, high=0.3), dict(low=0.2, high=5.0))],
-    (Exponential, Exponential): [(dict(rate=1.5), dict(rate=0.4)), (dict(rate=0.2), dict(rate=3.0))],
+    (Exponential, Exponential): [(dict(rate=1.5), dict(rate=0.4)),
+                                 (dict(rate=0.2), dict(rate=3.0))],
     (Laplace, Laplace): [(dict(loc=0.5, scale=1.3), dict(loc=-0.2, scale=0.7)),
                          (dict(loc=0.0, scale=0.5), dict(loc=0.0, scale=2.0))],
     (Gamma, Gamma): [(dict(concentration=2.5, rate=1.3), dict(concentration=1.2, rate=0.7)),
@@ -51,7 +52,8 @@ EXAMPLES = {
     (MultivariateNormal, DiagonalNormal): [
         (dict(loc=np.array([0.2, -0.3, 0.5]), scale_tril=L3),
          dict(loc=np.array([0.0, 0.3, 0.0]), scale=np.array([1.0, 0.8, 1.5])))],
-    (Bernoulli, Bernoulli): [(dict(logits=0.4), dict(logits=-1.2)), (dict(logits=5.0), dict(logits=0.0))],
+    (Bernoulli, Bernoulli): [(dict(logits=0.4), dict(logits=-1.2)),
+                             (dict(logits=5.0), dict(logits=0.0))],
     (Categorical, Categorical): [(dict(logits=np.array([0.1, -0.5, 1.2, 0.0])),
                                   dict(logits=np.array([1.0, 0.0, -1.0, 0.3])))],
 }
@@ -144,7 +146,8 @@ def test_registered_kl_matches_reference(pair):
 
 
 @pytest.mark.claim("K2")
-@pytest.mark.parametrize("pair", [p for p in PAIRS if p[0] in SCIPY_1D or p[0] in (Bernoulli, Categorical)],
+@pytest.mark.parametrize("pair", [p for p in PAIRS
+                                  if p[0] in SCIPY_1D or p[0] in (Bernoulli, Categorical)],
                          ids=lambda pair: f"{pair[0].__name__}-{pair[1].__name__}")
 def test_kl_is_cross_entropy_minus_entropy(pair):
     # H(P, Q) = -E_P log q by quadrature (or an exact sum); H(P) is the closed form.

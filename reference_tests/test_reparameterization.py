@@ -54,7 +54,8 @@ ANALYTIC = [
      [np.cos(0.7) * np.exp(-1.3 ** 2 / 2), -1.3 * np.sin(0.7) * np.exp(-1.3 ** 2 / 2)]),
     ("Uniform-square", Uniform, dict(low=-0.5, high=2.0), lambda x: x * x,
      [(2 * -0.5 + 2.0) / 3, (-0.5 + 2 * 2.0) / 3]),
-    ("Exponential-sin", Exponential, dict(rate=1.7), mg.sin, [(1 - 1.7 ** 2) / (1 + 1.7 ** 2) ** 2]),
+    ("Exponential-sin", Exponential, dict(rate=1.7), mg.sin,   # E sin = l / (1 + l^2)
+     [(1 - 1.7 ** 2) / (1 + 1.7 ** 2) ** 2]),
     ("Exponential-square", Exponential, dict(rate=1.7), lambda x: x * x, [-4.0 / 1.7 ** 3]),
     ("Cauchy-bump", Cauchy, dict(loc=0.4, scale=0.8), lambda x: 1.0 / (1.0 + x * x),
      _cauchy_bump_gradient(0.4, 0.8)),
@@ -105,7 +106,8 @@ def test_pathwise_gradient_matches_quadrature_derivative(cls, params):
         up, down = dict(params), dict(params)
         up[k] += h
         down[k] -= h
-        exact.append((quad_expectation(cls, up, bump) - quad_expectation(cls, down, bump)) / (2 * h))
+        difference = quad_expectation(cls, up, bump) - quad_expectation(cls, down, bump)
+        exact.append(difference / (2 * h))
     tensor_bump = lambda x: 1.0 / ((x - 0.3) * (x - 0.3) + 1.0)  # noqa: E731
     assert_within_5_se(per_sample_gradients(cls, params, tensor_bump, seed=7), np.array(exact))
 
@@ -127,7 +129,8 @@ def test_location_scale_draws_are_loc_plus_scale_times_noise(cls, loc_name, scal
 
 @pytest.mark.claim("M2")
 def test_uniform_and_exponential_draws_have_the_lecture_form():
-    # Uniform: x = a + (b - a) u so dx/da = 1 - u, dx/db = u. Exponential: x = Exp(1)/l so dx/dl = -x/l.
+    # Uniform: x = a + (b - a) u, so dx/da = 1 - u and dx/db = u.
+    # Exponential: x = Exp(1) / l, so dx/dl = -x / l.
     grads = per_sample_gradients(Uniform, dict(low=-1.0, high=3.0), lambda x: x, n=500)
     u = (Uniform(-1.0, 3.0).rsample((500,), np.random.default_rng(0)).data + 1.0) / 4.0
     np.testing.assert_allclose(grads, np.stack([1 - u, u], axis=1), rtol=1e-12, atol=1e-15)
@@ -155,7 +158,8 @@ def test_multivariate_normal_pathwise_gradient_in_loc_and_scale_tril():
 @pytest.mark.claim("M2")
 def test_multivariate_normal_pathwise_gradient_through_the_cholesky_factor():
     # E sum_i sin(x_i) = sum_i sin(mu_i) exp(-Sigma_ii / 2): gradient
-    # cos(mu_i) exp(-Sigma_ii/2) in mu, -1/2 sin(mu_i) exp(-Sigma_ii/2) on Sigma's diagonal, 0 off it.
+    # cos(mu_i) exp(-Sigma_ii/2) in mu, and -1/2 sin(mu_i) exp(-Sigma_ii/2) on Sigma's
+    # diagonal, 0 off it.
     # Groups instead of single samples (each Cholesky backward is a solve per
     # batch member): 100 copies of the parameters with 200 draws each; the
     # group means are i.i.d., and their spread gives the standard error.
