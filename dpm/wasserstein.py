@@ -115,22 +115,29 @@ def wasserstein_1d(x, y, x_weights=None, y_weights=None, p=1):
     if plain:
         gaps = np.abs(np.sort(x_values) - np.sort(y_values))
         return float(gaps.mean()) if p == 1 else float(np.mean(gaps ** p) ** (1 / p))
-    wx = np.ones(x_values.shape[0]) if x_weights is None else _masses("x_weights", x_weights, x_values.shape[0])
-    wy = np.ones(y_values.shape[0]) if y_weights is None else _masses("y_weights", y_weights, y_values.shape[0])
-    order_x, order_y = np.argsort(x_values, kind="stable"), np.argsort(y_values, kind="stable")
-    levels_x = np.cumsum(wx[order_x])
-    levels_x /= levels_x[-1]  # exactly 1.0 at the end, so both step lists end at u = 1
-    levels_y = np.cumsum(wy[order_y])
-    levels_y /= levels_y[-1]
+    sorted_x, levels_x = _quantile_steps("x_weights", x_values, x_weights)
+    sorted_y, levels_y = _quantile_steps("y_weights", y_values, y_weights)
     levels = np.union1d(levels_x, levels_y)
     widths = np.diff(levels, prepend=0.0)
     # On (levels[k-1], levels[k]] each quantile function is constant: the first
     # sorted sample whose cumulative weight reaches levels[k] (side="left"
     # skips zero-weight samples, which own no interval).
-    quantile_x = x_values[order_x][np.searchsorted(levels_x, levels, side="left")]
-    quantile_y = y_values[order_y][np.searchsorted(levels_y, levels, side="left")]
+    quantile_x = sorted_x[np.searchsorted(levels_x, levels, side="left")]
+    quantile_y = sorted_y[np.searchsorted(levels_y, levels, side="left")]
     gaps = np.abs(quantile_x - quantile_y)
     return float(widths @ gaps) if p == 1 else float((widths @ gaps ** p) ** (1 / p))
+
+
+def _quantile_steps(name, values, weights):
+    """Sorted samples and their cumulative weights, normalised to end at exactly 1.0."""
+    if weights is None:
+        return np.sort(values), np.arange(1, values.shape[0] + 1) / values.shape[0]
+    weights = _masses(name, weights, values.shape[0])
+    # Any order of tied samples gives the same quantile function, so the
+    # (faster) unstable argsort is fine.
+    order = np.argsort(values)
+    levels = np.cumsum(weights[order])
+    return values[order], levels / levels[-1]  # x / x is exactly 1.0 in IEEE arithmetic
 
 
 def _sorted_gap_tensor(x, y, x_values, y_values, p):
