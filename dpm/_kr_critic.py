@@ -75,7 +75,8 @@ def kr_critic_w1(x, y, hidden=(64, 64), steps=500, lr=1e-3, rng=None, penalty="g
     W1(P, Q) = (1/K) sup over K-Lipschitz f of E_P f(X) - E_Q f(Y). A minigrad
     MLP f (hidden layers `hidden`, ReLU) is trained by Adam, its step size
     falling linearly to 0, to maximise the minibatch mean f(x) - mean f(y),
-    kept Lipschitz by a penalty at random interpolates x_hat = t x + (1 - t) y:
+    kept Lipschitz by a penalty at random interpolates x_hat = t x + (1 - t) y
+    or by clipping:
     - penalty="gradient": + penalty_weight * E max(0, ||grad f(x_hat)|| - 1)^2,
       the one-sided form (Petzka et al. 2018), which only punishes slopes
       above 1 (the constraint is ||grad f|| <= 1);
