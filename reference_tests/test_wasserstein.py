@@ -187,7 +187,7 @@ def test_wasserstein_1d_shifted_gaussians_closed_form():
 
 # --- W3: the parallel lines, and gradients through the sort ------------------
 
-@pytest.mark.claim("W3", "K8")
+@pytest.mark.claim("W3")
 @pytest.mark.parametrize("theta", [-0.7, -1e-3, 0.25, 2.0])
 def test_parallel_lines_w1_is_abs_theta_with_gradient_sign(theta):
     minigrad = pytest.importorskip("minigrad")
