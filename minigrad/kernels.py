@@ -34,7 +34,7 @@ import numpy as np
 
 from minigrad._numba import NUMBA_ENABLED, njit, prange
 
-__all__ = ["logsumexp", "softmax", "log_softmax", "logsumexp_backward", "exp_poly",
+__all__ = ["logsumexp", "softmax", "log_softmax", "logsumexp_backward", "exp_poly", "log1p_poly",
            "logsumexp_numpy", "softmax_numpy", "log_softmax_numpy", "logsumexp_backward_numpy",
            "exp_poly_numpy", "logsumexp_numba", "softmax_numba", "log_softmax_numba",
            "logsumexp_backward_numba"]
@@ -148,6 +148,47 @@ def exp_poly_numpy(t):
         return p * ((half + 1023) << 52).view(np.float64) * ((n_int - half + 1023) << 52).view(np.float64)
 
 
+# log1p(u) = k ln 2 + log(1 + f) with 1 + u = 2^k (1 + f), 1 + f in [sqrt(1/2), sqrt(2)),
+# and log(1 + f) = 2 atanh(s), s = f / (2 + f), |s| <= 0.172: a series in s^2.
+SQRT_HALF_BITS = int(np.float64(math.sqrt(0.5)).view(np.int64))
+MANTISSA = (1 << 52) - 1
+D1, D2, D3, D4, D5, D6, D7, D8, D9, D10, D11 = (2.0 / (2 * k + 1) for k in range(1, 12))
+
+
+@njit(cache=True, inline="always", fastmath={"contract"})
+def _log1p_scalar(u):
+    """log1p(u) for finite u >= 0 (the R of logsumexp), within 1 ulp of np.log1p."""
+    one_plus = 1.0 + u
+    lost = (u - (one_plus - 1.0)) / one_plus   # what rounding 1 + u dropped, to first order
+    b = _bits(one_plus) - SQRT_HALF_BITS
+    k = _from_bits((b >> 52) + SHIFTER_BITS) - SHIFTER   # int -> float by the shifter (vectorizes)
+    f = _from_bits((b & MANTISSA) + SQRT_HALF_BITS) - 1.0
+    half_f2 = 0.5 * f * f
+    s = f / (2.0 + f)
+    z = s * s
+    tail = D11 * z + D10                      # 2 atanh(s) = 2s + s * tail, tail = sum_k D_k s^2k
+    for d in (D9, D8, D7, D6, D5, D4, D3, D2, D1):
+        tail = tail * z + d
+    tail *= z
+    # 2s = f - half_f2 + s * half_f2, so log(1 + f) = f - half_f2 + s * (half_f2 + tail)
+    return k * LN2_HI - ((half_f2 - (s * (half_f2 + tail) + (k * LN2_LO + lost))) - f)
+
+
+# error_model="numpy": no ZeroDivisionError branch, which would stop vectorization.
+@njit(cache=True, fastmath={"contract"}, error_model="numpy")
+def _add_log1p(M, R):
+    """M[i] += log1p(R[i]): logsumexp from a row's statistics (views, so it vectorizes)."""
+    for i in range(M.size):
+        M[i] += _log1p_scalar(R[i])
+
+
+def log1p_poly(u):
+    """log1p of an array of finite u >= 0 by `_log1p_scalar` (A3); its twin is np.log1p."""
+    values = np.zeros(np.shape(u))
+    _add_log1p(values.reshape(-1), np.ascontiguousarray(u, dtype=np.float64).reshape(-1))
+    return values
+
+
 # ---------------------------------------------------------------- Numba row kernels
 # A row's statistics (M, R) mean sum_j exp(x_j) = e^M (1 + R). M is NaN when the
 # row holds a NaN, +inf (R = 0) when it holds +inf, -inf (R = 0) when all is -inf.
@@ -172,25 +213,22 @@ def _special_stats(x, lo, hi, top):
 
 
 @njit(cache=True, inline="always")
-def _rest_stats(x, lo, hi, top, e, d):
-    """(M, R) of x[lo:hi] with finite max `top`, from e[j - d] = exp(x[j] - top).
+def _rest_stats(e, lo, hi, star, top):
+    """(M, R) of a slice with finite max `top`, from e[lo:hi] = exp(x - top).
 
-    R leaves out the first maximum's term (exactly 1). Four partial sums let
-    the additions overlap; their order is fixed, so no fastmath is needed.
+    R leaves out e[star], the first maximum's term (exactly 1). Four partial
+    sums let the additions overlap; their order is fixed, so no fastmath.
     """
-    star = lo
-    while x[star] != top:
-        star += 1
-    e[star - d] = 0.0
+    e[star] = 0.0
     s0 = s1 = s2 = s3 = 0.0
-    for j in range(lo - d, hi - d - 3, 4):
+    for j in range(lo, hi - 3, 4):
         s0 += e[j]
         s1 += e[j + 1]
         s2 += e[j + 2]
         s3 += e[j + 3]
-    for j in range(hi - d - (hi - lo) % 4, hi - d):
+    for j in range(hi - (hi - lo) % 4, hi):
         s0 += e[j]
-    e[star - d] = 1.0
+    e[star] = 1.0
     rest = (s0 + s1) + (s2 + s3)
     return (top, rest) if rest == rest else (math.nan, 0.0)   # a NaN entry: M is NaN
 
@@ -221,9 +259,15 @@ def _block_stats(x, m, e, M, R):
     The shifts are written first and exp runs once over all k*m values, so it
     vectorizes even when m is 8.
     """
+    first_max = np.empty(M.size, dtype=np.int64)
     for i in range(M.size):
         lo, hi = i * m, i * m + m
-        top = _max_ignoring_nan(x, lo, hi)
+        top, star = -INF, lo
+        for j in range(lo, hi):         # max and its first index, without branches
+            bigger = x[j] > top
+            star = j if bigger else star
+            top = x[j] if bigger else top
+        first_max[i] = star
         shift = top if math.isfinite(top) else 0.0
         for j in range(lo, hi):
             e[j] = x[j] - shift
@@ -231,7 +275,7 @@ def _block_stats(x, m, e, M, R):
     _exp_inplace(e)
     for i in range(M.size):
         if math.isfinite(M[i]):
-            M[i], R[i] = _rest_stats(x, i * m, i * m + m, M[i], e, 0)
+            M[i], R[i] = _rest_stats(e, i * m, i * m + m, first_max[i], M[i])
 
 
 @njit(cache=True)
@@ -243,23 +287,23 @@ def _segment_stats(x, e):
         top = _max_ignoring_nan(x, lo, hi)
         if math.isfinite(top):
             _exp_shifted(x[lo:hi], top, e)
-            m, r = _rest_stats(x, lo, hi, top, e, lo)
+            star = lo
+            while x[star] != top:
+                star += 1
+            m, r = _rest_stats(e, 0, hi - lo, star - lo, top)
         else:
             m, r = _special_stats(x, lo, hi, top)
         M, R = _combine(M, R, m, r)
     return M, R
 
 
+# Each kernel below opens one parallel region (two for the softmax of a few
+# long rows): every region start wakes the worker threads, which costs much
+# more than the work when the machine is busy.
 @njit(cache=True, parallel=True)
-def _row_stats(xf, m, M, R):
-    """M, R of each row of the (n, m) values xf (m >= 1), in parallel."""
+def _long_row_stats(xf, m, M, R):
+    """M, R of each row of the (n, m) values xf, m > BLOCK: segments in parallel."""
     n = M.size
-    if m <= BLOCK:
-        per = BLOCK // m
-        for b in prange((n + per - 1) // per):
-            r0, r1 = b * per, min(n, b * per + per)
-            _block_stats(xf[r0 * m:r1 * m], m, np.empty((r1 - r0) * m), M[r0:r1], R[r0:r1])
-        return
     pieces = max(1, min(SEGMENTS // n, m // BLOCK))   # few long rows: cut each row too
     seg = (m + pieces - 1) // pieces
     Ms, Rs = np.empty(n * pieces), np.empty(n * pieces)
@@ -267,7 +311,7 @@ def _row_stats(xf, m, M, R):
         start = (s // pieces) * m + (s % pieces) * seg
         stop = (s // pieces) * m + min(m, (s % pieces) * seg + seg)
         Ms[s], Rs[s] = _segment_stats(xf[start:max(start, stop)], np.empty(BLOCK))
-    for i in prange(n):
+    for i in range(n):                  # serial: n * pieces numbers, no more
         M[i], R[i] = -INF, 0.0
         for p in range(i * pieces, i * pieces + pieces):
             M[i], R[i] = _combine(M[i], R[i], Ms[p], Rs[p])
@@ -275,10 +319,18 @@ def _row_stats(xf, m, M, R):
 
 @njit(cache=True, parallel=True)
 def _lse_rows(xf, m, out):
-    R = np.empty(out.size)
-    _row_stats(xf, m, out, R)
-    for i in prange(out.size):
-        out[i] = out[i] + math.log1p(R[i])
+    """out[i] = logsumexp of row i of the (n, m) values xf (m >= 1)."""
+    n = out.size
+    R = np.empty(n)
+    if m > BLOCK:
+        _long_row_stats(xf, m, out, R)
+        _add_log1p(out, R)
+        return
+    per = BLOCK // m
+    for b in prange((n + per - 1) // per):
+        r0, r1 = b * per, min(n, b * per + per)
+        _block_stats(xf[r0 * m:r1 * m], m, np.empty((r1 - r0) * m), out[r0:r1], R[r0:r1])
+        _add_log1p(out[r0:r1], R[r0:r1])
 
 
 SOFTMAX, LOG_SOFTMAX, BACKWARD = 0, 1, 2   # what `_finish_row` writes
@@ -296,7 +348,7 @@ def _finish_row(x, lo, hi, M, R, g, out, mode, have_exp):
             dead = mode == BACKWARD and x[j] == -INF
             out[j] = math.nan if (M != M or x[j] == INF) and not dead else off
     elif mode == LOG_SOFTMAX:
-        L = math.log1p(R)
+        L = _log1p_scalar(R)
         for j in range(lo, hi):
             out[j] = (x[j] - M) - L
     else:
@@ -322,7 +374,7 @@ def _softmax_rows(xf, m, g, out, mode):
                 lo = (i - r0) * m
                 _finish_row(x, lo, lo + m, M[i], R[i], g[min(i, g.size - 1)], e, mode, True)
         return
-    _row_stats(xf, m, M, R)
+    _long_row_stats(xf, m, M, R)
     pieces = (m + BLOCK - 1) // BLOCK
     for s in prange(n * pieces):
         i = s // pieces

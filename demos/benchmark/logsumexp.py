@@ -1,0 +1,103 @@
+"""logsumexp, softmax and the logsumexp vjp: minigrad's Numba kernels (issue 2, claim A3).
+
+Rows, float64, Numba on 2 threads:
+- logsumexp along rows of (1,000,000 x 8), (100,000 x 64), (10,000 x 1,000)
+  and over a 1-D array of 1e7 against ``scipy.special.logsumexp`` (targets:
+  >= 8x on 1e6 x 8, >= 4x on 1e7), against the NumPy twin, and against
+  ``torch.logsumexp`` when PyTorch happens to be installed (never required);
+- fused softmax against ``scipy.special.softmax`` and PyTorch;
+- the vjp ``logsumexp_backward`` against the hand NumPy formula
+  ``g * exp(x - lse)``, and forward + backward against PyTorch autograd;
+- how close the kernel gets to the machine: ``exp_poly`` (one thread) against
+  ``np.exp`` on the same values, and logsumexp against ``np.sum`` of the same
+  array (the memory floor; a speedup below 1 says how far above it we are).
+``--quick`` takes sizes 10x smaller.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+from demos.benchmark._timing import row, torch_or_none
+from minigrad import kernels
+from minigrad._numba import NUMBA_ENABLED
+
+OURS = "minigrad numba" if NUMBA_ENABLED else "minigrad numpy twin"
+
+
+def _label(shape):
+    return " x ".join(f"{n:,}" for n in shape)
+
+
+def _logsumexp_rows(x, torch, timing):
+    size = _label(x.shape)
+    ours = lambda: kernels.logsumexp(x, axis=-1)   # noqa: E731  (timed closures)
+    rows = [row("logsumexp", size, OURS, ours, "scipy.special.logsumexp",
+                lambda: special.logsumexp(x, axis=-1), **timing),
+            row("logsumexp", size, OURS, ours, "numpy twin",
+                lambda: kernels.logsumexp_numpy(x, axis=-1), **timing),
+            row("logsumexp vs memory floor", size, OURS, ours, "np.sum (memory floor)",
+                lambda: np.sum(x, axis=-1), **timing)]
+    if torch is not None:
+        xt = torch.from_numpy(x)
+        rows.append(row("logsumexp", size, OURS, ours, "torch.logsumexp",
+                        lambda: torch.logsumexp(xt, dim=-1), **timing))
+    return rows
+
+
+def _softmax_and_backward_rows(x, torch, timing):
+    size = _label(x.shape)
+    lse = kernels.logsumexp(x, axis=-1)
+    g = np.random.default_rng(1).normal(size=lse.shape)
+
+    def numpy_forward_backward():
+        top = np.max(x, axis=-1, keepdims=True)
+        value = top + np.log(np.sum(np.exp(x - top), axis=-1, keepdims=True))
+        return g[..., None] * np.exp(x - value)
+
+    def ours_forward_backward():
+        return kernels.logsumexp_backward(x, kernels.logsumexp(x, axis=-1), g, -1)
+
+    rows = [row("softmax", size, OURS, lambda: kernels.softmax(x, -1), "scipy.special.softmax",
+                lambda: special.softmax(x, axis=-1), **timing),
+            row("logsumexp_backward", size, OURS, lambda: kernels.logsumexp_backward(x, lse, g, -1),
+                "numpy g * exp(x - lse)", lambda: g[..., None] * np.exp(x - lse[..., None]), **timing),
+            row("logsumexp fwd+bwd", size, OURS, ours_forward_backward,
+                "numpy max-shift + vjp", numpy_forward_backward, **timing)]
+    if torch is not None:
+        xt, gt = torch.from_numpy(x), torch.from_numpy(g)
+
+        def torch_forward_backward():
+            leaf = xt.clone().requires_grad_(True)
+            torch.logsumexp(leaf, dim=-1).backward(gt)
+            return leaf.grad
+
+        rows += [row("softmax", size, OURS, lambda: kernels.softmax(x, -1), "torch.softmax",
+                     lambda: torch.softmax(xt, dim=-1), **timing),
+                 row("logsumexp fwd+bwd", size, OURS, ours_forward_backward, "torch autograd",
+                     torch_forward_backward, **timing)]
+    return rows
+
+
+def _exp_rows(n, timing):
+    t = -np.random.default_rng(2).exponential(5.0, size=n)   # x - max <= 0, as logsumexp sees it
+    return [row("exp throughput (1 thread)", f"{n:,}", "exp_poly (vectorized)",
+                lambda: kernels.exp_poly(t), "np.exp", lambda: np.exp(t), **timing)]
+
+
+def run(quick: bool) -> list[dict]:
+    if NUMBA_ENABLED:
+        import numba
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+    torch = torch_or_none()
+    scale = 10 if quick else 1
+    timing = {"repeats": 3 if quick else 7, "warmup": 1}
+    rng = np.random.default_rng(0)
+    shapes = [(1_000_000 // scale, 8), (100_000 // scale, 64), (10_000 // scale, 1000),
+              (10_000_000 // scale,)]
+    rows = []
+    for shape in shapes:
+        rows += _logsumexp_rows(rng.normal(size=shape), torch, timing)
+    rows += _softmax_and_backward_rows(rng.normal(size=shapes[0]), torch, timing)
+    rows += _exp_rows(8_000_000 // scale, timing)
+    return rows
