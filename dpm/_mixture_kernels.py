@@ -171,6 +171,22 @@ def _log_prob_kernel(points, const, locs, inv, q_const, q_loc, q_inv, ratio, out
                q_const, q_loc, q_inv, ratio, out, 0)
 
 
+@njit(cache=True)
+def _log_prob_kernel_serial(points, const, locs, inv, q_const, q_loc, q_inv, ratio, out):
+    """The same for a few points: waking the thread pool would cost more than the work."""
+    n = points.shape[0]
+    for b in range((n + BLOCK - 1) // BLOCK):
+        _block(points, b * BLOCK, min(n, b * BLOCK + BLOCK), const, locs, inv,
+               q_const, q_loc, q_inv, ratio, out, 0)
+
+
+def _run(points, const, locs, inv, q_const, q_loc, q_inv, ratio):
+    out = np.empty(points.shape[0])
+    kernel = _log_prob_kernel if points.shape[0] > 2 * BLOCK else _log_prob_kernel_serial
+    kernel(points, const, locs, inv, q_const, q_loc, q_inv, ratio, out)
+    return out
+
+
 @njit(cache=True, parallel=True)
 def _log_ratio_stats_kernel(points, const, locs, inv, q_const, q_loc, q_inv):
     """(mean, M2) of log p - log q over all points, without storing N values.
@@ -231,10 +247,8 @@ def _log_q_numpy(points, q_const, q_loc, q_inv):
 def mixture_log_prob_numba(x, weights, locs, scales):
     """log p(x) of the mixture (see the module), by the fused Numba kernel."""
     points, const, locs, inv, out_shape = _prepare(x, weights, locs, scales)
-    out = np.empty(points.shape[0])
     empty = np.zeros(1)
-    _log_prob_kernel(points, const, locs, inv, 0.0, empty, empty, False, out)
-    return out.reshape(out_shape)
+    return _run(points, const, locs, inv, 0.0, empty, empty, False).reshape(out_shape)
 
 
 def mixture_log_prob_numpy(x, weights, locs, scales):
@@ -247,9 +261,7 @@ def mixture_normal_log_ratio_numba(x, weights, locs, scales, q_loc, q_scale):
     """log p(x) - log q(x) per point, p the mixture and q = Normal(q_loc, q_scale) (diagonal)."""
     points, const, locs, inv, out_shape = _prepare(x, weights, locs, scales)
     q_const, q_loc, q_inv = _normal_terms(q_loc, q_scale, points.shape[1])
-    out = np.empty(points.shape[0])
-    _log_prob_kernel(points, const, locs, inv, q_const, q_loc, q_inv, True, out)
-    return out.reshape(out_shape)
+    return _run(points, const, locs, inv, q_const, q_loc, q_inv, True).reshape(out_shape)
 
 
 def mixture_normal_log_ratio_numpy(x, weights, locs, scales, q_loc, q_scale):
