@@ -191,6 +191,7 @@ def test_empty_and_length_one_rows(impl):
     with strict():
         assert np.array_equal(logsumexp(np.zeros((3, 0)), axis=1), [-INF] * 3)   # empty sum is 0
         assert logsumexp(np.zeros((0, 5)), axis=1).shape == (0,)
+        assert logsumexp(np.zeros((0, 3 * B)), axis=1).shape == (0,)
         assert softmax(np.zeros((3, 0)), 1).shape == (3, 0)
         assert backward(np.zeros((0, 5)), np.zeros(0), np.zeros(0), 1).shape == (0, 5)
         x = np.array([[2.5], [-INF], [1e308]])
@@ -282,6 +283,20 @@ def test_exp_poly_within_two_ulp_of_np_exp():
         assert np.array_equal(ours[~finite], exact[~finite])
     specials = kernels.exp_poly(np.array([-INF, INF, NAN, -1e300, 1e300, 0.0]))
     np.testing.assert_array_equal(specials, [0.0, INF, NAN, 0.0, INF, 1.0])
+
+
+@pytest.mark.claim("A3")
+@needs_numba
+def test_log1p_poly_within_one_ulp_of_np_log1p():
+    """The vectorizable log1p of logsumexp's R >= 0 (tiny R kept: log1p(R) = R)."""
+    rng = np.random.default_rng(10)
+    u = np.concatenate([rng.uniform(0, 1, 500_000), rng.uniform(0, 1e4, 200_000),
+                        np.exp(rng.uniform(-745, 16, 500_000)),
+                        [0.0, 5e-324, 1e-300, 4.2e-18, 1.0, 3.0, 1e7, np.sqrt(2) - 1, np.sqrt(0.5), 2 * np.sqrt(2) - 1]])
+    exact = np.log1p(u)
+    ours = kernels.log1p_poly(u)
+    assert np.all(np.abs(ours - exact) <= np.spacing(exact))
+    assert ours[u.size - 10] == 0.0 and ours[u.size - 9] == 5e-324
 
 
 def test_public_names_dispatch_on_the_switch():
