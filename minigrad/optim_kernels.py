@@ -10,8 +10,11 @@ with optional L2 weight decay lambda folded into the gradient:
 
 Written with NumPy this is about ten passes over memory, each allocating a
 temporary; the kernel makes one pass, reading p, g, m, v and writing p, m, v
-once. Large parameters are split across threads (``prange``); small ones run
-serially, where a thread launch would cost more than the work.
+once, vectorized (0.35 ms for the 313,600 weights of a 784x400 layer, against
+about 10 ms for the NumPy twin, whose temporaries are each 2.5 MB). It runs
+on one thread: a ``prange`` version took 0.19 ms alone but was no faster
+inside a training step on 2 cores, where it runs right after the backward
+pass's matrix products and competes with BLAS's threads for the cores.
 
 Both versions take the same arguments and update ``param``, ``m`` and ``v``
 in place; ``adam_update`` dispatches to the kernel when Numba is enabled and
@@ -25,12 +28,7 @@ import math
 
 import numpy as np
 
-from minigrad._numba import NUMBA_ENABLED, njit, prange
-
-# Above this many elements the update is split across threads (measured on 2
-# cores: the parallel launch costs about as much as 60,000 serial updates).
-PARALLEL_MIN_SIZE = 1 << 16
-
+from minigrad._numba import NUMBA_ENABLED, njit
 
 def adam_update_numpy(param, grad, m, v, lr, beta1, beta2, eps, bias1, bias2, weight_decay):
     """NumPy twin: one Adam step on ``param`` in place (``m``, ``v`` updated too).
@@ -49,24 +47,15 @@ def adam_update_numpy(param, grad, m, v, lr, beta1, beta2, eps, bias1, bias2, we
     param -= (lr / bias1) * m / denominator
 
 
-@njit(cache=True)
-def _adam_serial(param, grad, m, v, lr, beta1, beta2, eps, bias1, bias2, weight_decay):
+# error_model="numpy": without it Numba guards every division against zero
+# (raising ZeroDivisionError), and the guard stops the loop from vectorizing;
+# with it the loop runs 4 lanes wide (about 4x faster, measured). The
+# denominator is at least eps > 0, so the guard could never fire anyway.
+@njit(cache=True, error_model="numpy")
+def _adam_loop(param, grad, m, v, lr, beta1, beta2, eps, bias1, bias2, weight_decay):
     step = lr / bias1
     inv_sqrt_bias2 = 1.0 / math.sqrt(bias2)
     for i in range(param.size):
-        g = grad[i] + weight_decay * param[i]
-        m_i = beta1 * m[i] + (1.0 - beta1) * g
-        v_i = beta2 * v[i] + (1.0 - beta2) * (g * g)
-        m[i] = m_i
-        v[i] = v_i
-        param[i] -= step * m_i / (math.sqrt(v_i) * inv_sqrt_bias2 + eps)
-
-
-@njit(cache=True, parallel=True)
-def _adam_parallel(param, grad, m, v, lr, beta1, beta2, eps, bias1, bias2, weight_decay):
-    step = lr / bias1
-    inv_sqrt_bias2 = 1.0 / math.sqrt(bias2)
-    for i in prange(param.size):
         g = grad[i] + weight_decay * param[i]
         m_i = beta1 * m[i] + (1.0 - beta1) * g
         v_i = beta2 * v[i] + (1.0 - beta2) * (g * g)
@@ -80,9 +69,8 @@ def adam_update_numba(param, grad, m, v, lr, beta1, beta2, eps, bias1, bias2, we
 
     The arrays must be C-contiguous and of one shape (they are viewed as 1-D).
     """
-    kernel = _adam_parallel if param.size >= PARALLEL_MIN_SIZE else _adam_serial
-    kernel(param.reshape(-1), grad.reshape(-1), m.reshape(-1), v.reshape(-1), lr, beta1,
-           beta2, eps, bias1, bias2, weight_decay)
+    _adam_loop(param.reshape(-1), grad.reshape(-1), m.reshape(-1), v.reshape(-1), lr, beta1,
+               beta2, eps, bias1, bias2, weight_decay)
 
 
 def adam_update(param, grad, m, v, lr, beta1, beta2, eps, bias1, bias2, weight_decay):

@@ -113,7 +113,7 @@ def test_adam_non_contiguous_parameter_is_updated_in_place():
                                rtol=1e-15)
 
 
-@pytest.mark.parametrize("size", [1, 7, 1000, optim_kernels.PARALLEL_MIN_SIZE + 5])
+@pytest.mark.parametrize("size", [1, 7, 1000, 100_003])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_adam_kernel_matches_numpy_twin(size, dtype):
     if size > 1000 and not NUMBA_ENABLED:
