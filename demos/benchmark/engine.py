@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 import minigrad as mg
-from demos.benchmark._timing import median_time, row, torch_or_none
+from demos.benchmark._timing import row, torch_or_none
 from minigrad import nn, optim
 from minigrad.tensor import Tensor
 
