@@ -60,7 +60,8 @@ def test_logsumexp_matches_scipy(impl, shape, axis):
     logsumexp = IMPLS[impl][0]
     x = random_input(shape, 1)
     for keepdims in (False, True):
-        ours = logsumexp(x, axis=axis, keepdims=keepdims)
+        with strict():
+            ours = logsumexp(x, axis=axis, keepdims=keepdims)
         expected = special.logsumexp(x, axis=axis, keepdims=keepdims)
         assert ours.shape == np.shape(expected) and ours.dtype == np.float64
         np.testing.assert_allclose(ours, expected, rtol=1e-14, atol=1e-14)
@@ -68,13 +69,14 @@ def test_logsumexp_matches_scipy(impl, shape, axis):
 
 @pytest.mark.claim("A3")
 @impl_param
-@pytest.mark.parametrize("shape,axis", [c for c in CASES if c[1] is not None])
+@pytest.mark.parametrize("shape,axis", CASES)
 def test_softmax_and_log_softmax_match_scipy(impl, shape, axis):
     _, softmax, log_softmax, _ = IMPLS[impl]
     x = random_input(shape, 2)
-    np.testing.assert_allclose(softmax(x, axis), special.softmax(x, axis=axis), rtol=1e-14, atol=1e-16)
-    np.testing.assert_allclose(log_softmax(x, axis), special.log_softmax(x, axis=axis),
-                               rtol=1e-14, atol=1e-14)
+    with strict():
+        ours = softmax(x, axis), log_softmax(x, axis)
+    np.testing.assert_allclose(ours[0], special.softmax(x, axis=axis), rtol=1e-14, atol=1e-16)
+    np.testing.assert_allclose(ours[1], special.log_softmax(x, axis=axis), rtol=1e-14, atol=1e-14)
 
 
 ADVERSARIAL = np.array([
