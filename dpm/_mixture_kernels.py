@@ -15,10 +15,12 @@ of BLOCK at a time (in parallel, prange over blocks); within a block the
 components are visited twice: first for the max M = max_k a_k (no exp), then
 for sum_k exp(a_k - M), so each point costs exactly K exps and the inner loop
 runs over the points of the block, which LLVM vectorizes with
-``minigrad.kernels._exp_scalar`` (exp as arithmetic; np.exp in a Numba loop is
-a scalar libm call with pip's llvmlite). A streaming (online) logsumexp would
-need a second exp whenever the running max moves. Per-component constants c_k
-and 1/s_k are computed once per call.
+``minigrad.kernels._exp_scalar`` and ``_log1p_scalar`` (exp and log1p as
+arithmetic; np.exp in a Numba loop is a scalar libm call with pip's llvmlite,
+and stops vectorization). A streaming (online) logsumexp would need a second
+exp whenever the running max moves. Per-component constants c_k and 1/s_k are
+computed once per call. log sum_k exp(a_k - M) = log1p(R), R = the sum minus
+the max's own term exp(0) = 1, exactly as minigrad's logsumexp.
 
 Infinite points give -inf (every a_k is -inf); NaN stays NaN; a zero weight
 gives c_k = -inf, a component that contributes nothing.
@@ -34,7 +36,7 @@ import math
 import numpy as np
 
 from minigrad._numba import NUMBA_ENABLED, njit, prange
-from minigrad.kernels import _exp_scalar
+from minigrad.kernels import _exp_scalar, _log1p_scalar
 
 __all__ = ["mixture_log_prob", "mixture_log_prob_numba", "mixture_log_prob_numpy",
            "mixture_normal_log_ratio", "mixture_normal_log_ratio_numba",
@@ -83,92 +85,102 @@ def _normal_terms(q_loc, q_scale, d):
 
 
 # ------------------------------------------------------------------ Numba kernels
-# fastmath "contract" only fuses a*b + c into an FMA: a rounding difference,
-# never an assumption about NaN or inf.
-@njit(cache=True, fastmath={"contract"})
-def _block_log_prob(points, lo, hi, const, locs, inv, top, total, out, off):
-    """out[lo-off:hi-off] = log p(points[lo:hi]) using the block buffers top, total."""
-    n, d = hi - lo, points.shape[1]
-    K = const.size
-    for i in range(n):
-        top[i] = -INF
-        total[i] = 0.0
-    for k in range(K):                     # pass 1: M = max_k a_k (no exp)
-        c = const[k]
-        for i in range(n):
-            q = 0.0
-            for j in range(d):
-                z = (points[lo + i, j] - locs[k, j]) * inv[k, j]
-                q += z * z
-            a = c - 0.5 * q
-            top[i] = a if a > top[i] else top[i]
-    for k in range(K):                     # pass 2: sum_k exp(a_k - M), K exps a point
-        c = const[k]
-        for i in range(n):
-            q = 0.0
-            for j in range(d):
-                z = (points[lo + i, j] - locs[k, j]) * inv[k, j]
-                q += z * z
-            total[i] += _exp_scalar((c - 0.5 * q) - top[i])
-    for i in range(n):
-        if top[i] == -INF:                 # an infinite point: -inf; NaN stays NaN
+# Lessons of minigrad/kernels.py: loops run over array *views* from index 0
+# (an index of unknown sign makes Numba add wrap-around code, and LLVM stops
+# vectorizing), helpers are inlined, and error_model="numpy" drops the
+# ZeroDivisionError branch. fastmath "contract" only fuses a*b + c into an FMA:
+# a rounding difference, never an assumption about NaN or inf.
+@njit(cache=True, inline="always")
+def _fix_special(x, top, out):
+    """Points whose every a_k is -inf (x = +-inf): -inf; NaN points: NaN."""
+    for i in range(top.size):
+        if not top[i] > -INF:
             has_nan = False
-            for j in range(d):
-                has_nan = has_nan or points[lo + i, j] != points[lo + i, j]
-            out[lo + i - off] = math.nan if has_nan else -INF
-        else:
-            out[lo + i - off] = top[i] + math.log(total[i])
+            for j in range(x.shape[1]):
+                has_nan = has_nan or x[i, j] != x[i, j]
+            out[i] = math.nan if has_nan else -INF
 
 
-@njit(cache=True, fastmath={"contract"})
-def _block_log_prob_1d(x, lo, hi, const, locs, inv, top, total, out, off):
-    """The d = 1 case of `_block_log_prob` on a flat x: the point loop is unit-stride."""
-    n = hi - lo
-    K = const.size
-    for i in range(n):
+@njit(cache=True, fastmath={"contract"}, error_model="numpy")
+def _block_log_prob_1d(x, const, locs, inv, top, total, out):
+    """out = log p(x) for a block of 1-D points x (a view); top, total: block buffers."""
+    for i in range(x.size):
         top[i] = -INF
         total[i] = 0.0
-    for k in range(K):
-        c, mu, iv = const[k], locs[k, 0], inv[k, 0]
-        for i in range(n):
-            z = (x[lo + i] - mu) * iv
+    for k in range(const.size):            # pass 1: M = max_k a_k (no exp)
+        c, mu, iv = const[k], locs[k], inv[k]
+        for i in range(x.size):
+            z = (x[i] - mu) * iv
             a = c - 0.5 * z * z
             top[i] = a if a > top[i] else top[i]
-    for k in range(K):
-        c, mu, iv = const[k], locs[k, 0], inv[k, 0]
-        for i in range(n):
-            z = (x[lo + i] - mu) * iv
+    for k in range(const.size):            # pass 2: sum_k exp(a_k - M), K exps a point
+        c, mu, iv = const[k], locs[k], inv[k]
+        for i in range(x.size):
+            z = (x[i] - mu) * iv
             total[i] += _exp_scalar((c - 0.5 * z * z) - top[i])
-    for i in range(n):
-        if top[i] == -INF:
-            out[lo + i - off] = -INF if x[lo + i] == x[lo + i] else math.nan
-        else:
-            out[lo + i - off] = top[i] + math.log(total[i])
+    # total >= 1 (the max's term is exp(0) = 1), so log total = log1p(total - 1)
+    for i in range(x.size):
+        out[i] = top[i] + _log1p_scalar(total[i] - 1.0)
 
 
-@njit(cache=True, fastmath={"contract"})
-def _block(points, lo, hi, const, locs, inv, q_const, q_loc, q_inv, ratio, out, off):
-    """out[i - off] = log p(points[i]) for i in [lo, hi); minus log q when ``ratio``."""
-    top, total = np.empty(hi - lo), np.empty(hi - lo)
-    if points.shape[1] == 1:
-        _block_log_prob_1d(points.reshape(-1), lo, hi, const, locs, inv, top, total, out, off)
-    else:
-        _block_log_prob(points, lo, hi, const, locs, inv, top, total, out, off)
-    if ratio:
-        for i in range(lo, hi):
+@njit(cache=True, fastmath={"contract"}, error_model="numpy")
+def _block_log_prob(x, const, locs, inv, top, total, out):
+    """The same for a block of d-dimensional points x (n, d)."""
+    for i in range(x.shape[0]):
+        top[i] = -INF
+        total[i] = 0.0
+    for k in range(const.size):
+        for i in range(x.shape[0]):
             q = 0.0
-            for j in range(points.shape[1]):
-                z = (points[i, j] - q_loc[j]) * q_inv[j]
+            for j in range(x.shape[1]):
+                z = (x[i, j] - locs[k, j]) * inv[k, j]
                 q += z * z
-            out[i - off] -= q_const - 0.5 * q
+            a = const[k] - 0.5 * q
+            top[i] = a if a > top[i] else top[i]
+    for k in range(const.size):
+        for i in range(x.shape[0]):
+            q = 0.0
+            for j in range(x.shape[1]):
+                z = (x[i, j] - locs[k, j]) * inv[k, j]
+                q += z * z
+            total[i] += _exp_scalar((const[k] - 0.5 * q) - top[i])
+    for i in range(x.shape[0]):
+        out[i] = top[i] + _log1p_scalar(total[i] - 1.0)
+
+
+@njit(cache=True, fastmath={"contract"}, error_model="numpy")
+def _subtract_log_q(x, q_const, q_loc, q_inv, out):
+    """out -= log N(x; q_loc, diag q_scale^2) for a block of points (n, d)."""
+    for i in range(x.shape[0]):
+        q = 0.0
+        for j in range(x.shape[1]):
+            z = (x[i, j] - q_loc[j]) * q_inv[j]
+            q += z * z
+        out[i] -= q_const - 0.5 * q
+
+
+@njit(cache=True, inline="always")
+def _block(points, const, locs, inv, q_const, q_loc, q_inv, ratio, out):
+    """out = log p(points) (minus log q when ``ratio``) for one block (views)."""
+    n = points.shape[0]
+    top, total = np.empty(n), np.empty(n)
+    if points.shape[1] == 1:
+        # (n, 1) -> (n,): a contiguous view, so the point loops are unit-stride
+        _block_log_prob_1d(points.reshape(-1), const, locs.reshape(-1), inv.reshape(-1),
+                           top, total, out)
+    else:
+        _block_log_prob(points, const, locs, inv, top, total, out)
+    _fix_special(points, top, out)
+    if ratio:
+        _subtract_log_q(points, q_const, q_loc, q_inv, out)
 
 
 @njit(cache=True, parallel=True)
 def _log_prob_kernel(points, const, locs, inv, q_const, q_loc, q_inv, ratio, out):
     n = points.shape[0]
     for b in prange((n + BLOCK - 1) // BLOCK):
-        _block(points, b * BLOCK, min(n, b * BLOCK + BLOCK), const, locs, inv,
-               q_const, q_loc, q_inv, ratio, out, 0)
+        lo, hi = b * BLOCK, min(n, b * BLOCK + BLOCK)
+        _block(points[lo:hi], const, locs, inv, q_const, q_loc, q_inv, ratio, out[lo:hi])
 
 
 @njit(cache=True)
@@ -176,8 +188,8 @@ def _log_prob_kernel_serial(points, const, locs, inv, q_const, q_loc, q_inv, rat
     """The same for a few points: waking the thread pool would cost more than the work."""
     n = points.shape[0]
     for b in range((n + BLOCK - 1) // BLOCK):
-        _block(points, b * BLOCK, min(n, b * BLOCK + BLOCK), const, locs, inv,
-               q_const, q_loc, q_inv, ratio, out, 0)
+        lo, hi = b * BLOCK, min(n, b * BLOCK + BLOCK)
+        _block(points[lo:hi], const, locs, inv, q_const, q_loc, q_inv, ratio, out[lo:hi])
 
 
 def _run(points, const, locs, inv, q_const, q_loc, q_inv, ratio):
@@ -201,11 +213,8 @@ def _log_ratio_stats_kernel(points, const, locs, inv, q_const, q_loc, q_inv):
     for b in prange(blocks):
         lo, hi = b * BLOCK, min(n, b * BLOCK + BLOCK)
         values = np.empty(hi - lo)
-        _block(points, lo, hi, const, locs, inv, q_const, q_loc, q_inv, True, values, lo)
-        s = 0.0
-        for i in range(hi - lo):
-            s += values[i]
-        mean = s / (hi - lo)
+        _block(points[lo:hi], const, locs, inv, q_const, q_loc, q_inv, True, values)
+        mean = values.sum() / (hi - lo)
         m2 = 0.0
         for i in range(hi - lo):
             m2 += (values[i] - mean) ** 2
