@@ -282,6 +282,8 @@ def test_sinkhorn_warns_when_not_converged():
         sinkhorn(a, b, cost, 0.01, n_iter=3)
 
 
+@pytest.mark.skipif(not kernels.NUMBA_ENABLED, reason="Numba off: the kernel is plain Python "
+                    "(minutes at these sizes) and sinkhorn runs the NumPy twin")
 @pytest.mark.parametrize("n, m", [(150, 97), (300, 230)])  # one thread; the parallel path
 def test_sinkhorn_kernel_matches_numpy_twin(n, m):
     # m is not a multiple of the kernel's column block of 64
