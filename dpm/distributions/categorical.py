@@ -11,7 +11,7 @@ float64, 1e-4 in float32); a category of probability 0 has log-probability
 -inf, and its gradient stays finite (the double-where below).
 
 Samples are integer labels of shape ``shape + batch_shape``, drawn by
-inverting the cumulative distribution: X = #{k : u > F_k}, u ~ U(0, 1). They
+inverting the cumulative distribution: X = #{k : F_k <= u}, u ~ U(0, 1). They
 are not differentiable (``has_rsample`` is False): use the score-function
 estimator of ``dpm.montecarlo`` or the Gumbel-softmax relaxation of
 ``relaxed.py`` for gradients through a draw.
