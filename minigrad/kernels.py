@@ -15,15 +15,20 @@ Every public function has a Numba path (`<name>_numba`) and a plain-NumPy twin
 (`<name>_numpy`) of the same signature; `<name>` is the Numba one when
 `minigrad._numba.NUMBA_ENABLED`, else the twin. The reduced axis is moved last
 and made contiguous, so every kernel sees rows of length m in a flat array.
+Values are computed in float64; float32 input gives float32 output.
 
-Speed. The work is bound by exp. With pip's llvmlite, np.exp in a Numba loop is
-a scalar libm call (about 6 ns a value here, the same as NumPy's np.exp), so
-`exp_poly` writes exp as arithmetic that LLVM vectorizes (4 lanes of AVX2):
-1.45 ns a value in cache on one core, against 0.55 ns for np.sum (the memory
-floor). Short rows (m <= BLOCK) are processed a block of rows at a time so that
-exp runs over the whole block's BLOCK values, not 8 at a time; long rows and
-whole arrays are cut into segments reduced in parallel and combined, each
-segment in a single pass (online max and sum, BLOCK values at a time).
+Speed. The work is bound by exp. On this 2-core AVX2 machine np.exp costs
+about 5.5 ns a value on one core, and so does math.exp in a Numba loop (a
+scalar libm call: pip's llvmlite has no vector math library). `exp_poly` writes
+exp as arithmetic that LLVM vectorizes over 4 AVX2 lanes: about 1.8 ns a value
+on one core, 3x the machine's exp, against 0.5 ns a value for np.sum over the
+same memory (the floor). Short rows (m <= BLOCK) are processed a block of rows
+at a time so that exp runs over the whole block's values, not 8 at a time; long
+rows and whole arrays are cut into segments reduced in parallel and combined,
+each segment in one pass over memory (online max and sum, BLOCK values at a
+time). Measured on 2 threads: 1e7 values in about 16 ms (3.2 ns of core time a
+value: our exp plus the max and the sum; 3-4x the np.sum floor), rows of
+(1e6 x 8) in about 18 ms, where scipy.special.logsumexp takes 195 and 350 ms.
 `python -m demos.benchmark --only logsumexp` measures the ratios.
 """
 from __future__ import annotations
