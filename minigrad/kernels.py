@@ -140,7 +140,8 @@ def exp_poly_numpy(t):
     n_int = np.where(np.isnan(k), 0, k.view(np.int64) - SHIFTER_BITS)
     half = n_int >> 1
     with np.errstate(over="ignore", under="ignore"):    # exp overflows to inf, underflows to 0
-        return p * ((half + 1023) << 52).view(np.float64) * ((n_int - half + 1023) << 52).view(np.float64)
+        scale_half = ((half + 1023) << 52).view(np.float64)
+        return p * scale_half * ((n_int - half + 1023) << 52).view(np.float64)
 
 
 # log1p(u) = k ln 2 + log(1 + f) with 1 + u = 2^k (1 + f), 1 + f in [sqrt(1/2), sqrt(2)),
@@ -436,7 +437,7 @@ def _rows(x64, axis):
 
 
 def _cast(values, dtype):
-    """values as dtype; beyond float32's range a value becomes +-inf, silently (it is the rounding)."""
+    """values as dtype; past float32's range a value rounds to +-inf, silently."""
     with np.errstate(over="ignore"):
         return values.astype(dtype, copy=False)
 

@@ -62,7 +62,8 @@ def _softmax_and_backward_rows(x, torch, timing):
     rows = [row("softmax", size, OURS, lambda: kernels.softmax(x, -1), "scipy.special.softmax",
                 lambda: special.softmax(x, axis=-1), **timing),
             row("logsumexp_backward", size, OURS, lambda: kernels.logsumexp_backward(x, lse, g, -1),
-                "numpy g * exp(x - lse)", lambda: g[..., None] * np.exp(x - lse[..., None]), **timing),
+                "numpy g * exp(x - lse)", lambda: g[..., None] * np.exp(x - lse[..., None]),
+                **timing),
             row("logsumexp fwd+bwd", size, OURS, ours_forward_backward,
                 "numpy max-shift + vjp", numpy_forward_backward, **timing)]
     if torch is not None:
