@@ -144,6 +144,10 @@ def _propagate(roots, seeds, create_graph, targets=None):
     anomaly = STATE.anomaly
     previous_mode = STATE.grad_enabled
     STATE.grad_enabled = create_graph
+    # A VJP rule is built of primitives too; their own forward checks would
+    # name an op the user never called (sqrt's rule divides). Off inside the
+    # rules, the result of each rule is checked below under the rule's name.
+    STATE.anomaly = False
     try:
         for node in reversed(order):
             g = grads.pop(id(node), None)
@@ -179,6 +183,7 @@ def _propagate(roots, seeds, create_graph, targets=None):
                 grads[id(x)] = gx
     finally:
         STATE.grad_enabled = previous_mode
+        STATE.anomaly = anomaly
     return order, results
 
 

@@ -163,12 +163,12 @@ class Tensor:
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return _ops.reshape(self, shape)
+        return _ops.reshape(self, shape=shape)
 
     def transpose(self, *axes):
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        return _ops.transpose(self, axes or None)
+        return _ops.transpose(self, axes=axes or None)
 
     def exp(self): return _ops.exp(self)
     def log(self): return _ops.log(self)

@@ -238,10 +238,6 @@ def test_detect_anomaly_names_the_forward_op_that_made_nan():
     assert np.isnan(y.data[0])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: inside a VJP rule the anomaly check of the rule's own primitives fires "
-    "first, so sqrt's backward is reported as \"primitive 'div' produced inf in its forward "
-    "pass\", naming an op the user never called"))
 def test_detect_anomaly_names_the_op_whose_backward_made_inf():
     x = Tensor(np.array([0.0, 4.0]), requires_grad=True)
     with warnings.catch_warnings():

@@ -12,10 +12,6 @@ from minigrad import Tensor
 A = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
 # Engine bug found here: Tensor.reshape/.transpose pass shape/axes positionally, so the
 # primitive takes them for a second input (a constant Tensor) and NumPy fails.
-RESHAPE_BUG = pytest.mark.xfail(strict=True, reason="Tensor.reshape/.transpose pass shape/axes "
-                                "positionally to the primitive (engine bug)")
-
-
 def _grad(f, x):
     t = Tensor(x, requires_grad=True)
     f(t).sum().backward()
@@ -180,9 +176,7 @@ METHODS = [
 
 
 @pytest.mark.parametrize("f,derivative,name", [
-    pytest.param(*m, id=m[2],
-                 marks=RESHAPE_BUG if m[2].startswith(("reshape", "transpose")) else ())
-    for m in METHODS])
+    pytest.param(*m, id=m[2]) for m in METHODS])
 def test_methods_values_and_gradients(f, derivative, name):
     np.testing.assert_allclose(_grad(f, A), derivative(A), rtol=1e-12)
 
@@ -195,7 +189,6 @@ def test_method_values_match_numpy():
     np.testing.assert_allclose(t.exp().log().data, A, atol=1e-15)
 
 
-@RESHAPE_BUG
 def test_reshape_and_transpose_method_spellings_match_numpy():
     t = Tensor(A)
     for shape in [(3, 2), ((3, 2),), ([6],), (-1,), (1, -1)]:
