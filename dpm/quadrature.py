@@ -17,7 +17,11 @@ The infinite cases follow the mathematics: KL(P || Q) = inf when P puts mass
 where Q has none (the supports are checked first); JS of disjoint supports is
 log 2; an f-divergence adds f'(inf) = lim f(t)/t times the mass of P outside
 Q's support (inf for forward KL and Pearson, 0 for reverse KL, 1 for
-Hellinger, 1/2 for total variation).
+Hellinger, 1/2 for total variation). An integral that diverges in a tail
+(KL(Cauchy || Normal), Pearson chi^2 of a Normal against a much narrower
+one) is inf: before integrating, |x g(x)| of the integrand g is checked to
+shrink far beyond the last cut, since QUADPACK alone returns a finite
+number for such integrals.
 
 These are references for tests and loss landscapes, not training
 objectives: they are neither fast nor differentiable.
@@ -33,6 +37,16 @@ LOG2 = np.log(2.0)
 
 
 # ------------------------------------------------------------ densities
+def _check_scalar_law(dist, name):
+    """Quadrature is 1-D: one scalar distribution (or a log-density callable)."""
+    if callable(dist) and not hasattr(dist, "log_prob"):
+        return
+    shapes = tuple(getattr(dist, "batch_shape", ())) + tuple(getattr(dist, "event_shape", ()))
+    if shapes:
+        raise ValueError(f"{name} must be a scalar 1-D distribution, got batch_shape "
+                         f"{tuple(dist.batch_shape)} and event_shape {tuple(dist.event_shape)}")
+
+
 def _log_density(dist):
     """x (float ndarray) -> log p(x) as an ndarray, for a distribution or a callable."""
     if callable(dist) and not hasattr(dist, "log_prob"):
@@ -105,6 +119,8 @@ def integrate_1d(integrand, dists, low=None, high=None, points=()):
     cuts = sorted({p for d in dists for p in _landmarks(d)} | set(points))
     cuts = [c for c in cuts if low < c < high]
     edges = [low] + cuts + [high]
+    if _diverges_at_infinity(integrand, edges):
+        return np.inf, np.inf
     total, error = 0.0, 0.0
     with np.errstate(all="ignore"), warnings.catch_warnings():
         # QUADPACK warns when it cannot reach 1e-10 relative accuracy; the
@@ -123,6 +139,36 @@ def integrate_1d(integrand, dists, low=None, high=None, points=()):
     return total, error
 
 
+def _diverges_at_infinity(integrand, edges):
+    """True when an infinite end of ``edges`` makes int |integrand| diverge.
+
+    QUADPACK maps an infinite piece onto (0, 1] and, for a divergent
+    integral (KL(Cauchy || Normal), whose integrand tends to a constant
+    1 / (2 pi); Pearson chi^2 of N(0, sqrt 2) against N(0, 1), whose
+    integrand is constant), returns a finite number with a warning. An
+    integrable tail needs x g(x) -> 0, so we look at |x g(x)| at three
+    distances growing by 100x beyond the outermost cut: non-finite, or at
+    least 1e-12 and not shrinking, means divergent. (Tails decaying slower
+    than any power, like 1 / (x log^2 x), still shrink here and pass.)
+    """
+    inner = [e for e in edges if np.isfinite(e)]
+    if len(inner) == len(edges):
+        return False
+    left, right = (min(inner), max(inner)) if inner else (0.0, 0.0)
+    width = max(right - left, abs(left), abs(right), 1.0)
+    for end, anchor, sign in ((edges[0], left, -1.0), (edges[-1], right, 1.0)):
+        if np.isfinite(end):
+            continue
+        with np.errstate(all="ignore"):
+            far = [anchor + sign * width * r for r in (1e4, 1e6, 1e8)]
+            sizes = [abs(x * float(integrand(np.array(x)))) for x in far]
+        if not all(np.isfinite(sizes)):
+            return True
+        if sizes[-1] >= 1e-12 and not sizes[-1] < sizes[-2] < sizes[-3]:
+            return True
+    return False
+
+
 def _inside(p_support, q_support):
     """True when the support of p lies inside the support of q."""
     return q_support[0] <= p_support[0] and p_support[1] <= q_support[1]
@@ -131,6 +177,7 @@ def _inside(p_support, q_support):
 # ------------------------------------------------------------- divergences
 def kl(p, q):
     """KL(P || Q) = int p log(p / q) by quadrature; inf if supp P is not inside supp Q."""
+    _check_scalar_law(p, "p"), _check_scalar_law(q, "q")
     if not _inside(_support(p), _support(q)):
         return np.inf
     log_p, log_q = _log_density(p), _log_density(q)
@@ -143,12 +190,14 @@ def kl(p, q):
             return np.inf
         return np.exp(lp) * (lp - lq)
 
-    value, _ = integrate_1d(integrand, [p], *_support(p))
+    # q's landmarks too: a narrow feature of log q inside P's mass must not be missed.
+    value, _ = integrate_1d(integrand, [p, q], *_support(p))
     return max(value, 0.0) if abs(value) < 1e-12 else value
 
 
 def cross_entropy(p, q):
     """H(P, Q) = -int p log q by quadrature (inf if supp P is not inside supp Q)."""
+    _check_scalar_law(p, "p"), _check_scalar_law(q, "q")
     if not _inside(_support(p), _support(q)):
         return np.inf
     log_p, log_q = _log_density(p), _log_density(q)
@@ -157,7 +206,7 @@ def cross_entropy(p, q):
         lp = log_p(x)
         return 0.0 if lp == -np.inf else -np.exp(lp) * log_q(x)
 
-    return integrate_1d(integrand, [p], *_support(p))[0]
+    return integrate_1d(integrand, [p, q], *_support(p))[0]
 
 
 def entropy(p):
@@ -171,6 +220,7 @@ def js(p, q):
     The integrand is written with log m = logaddexp(log p, log q) - log 2 so
     that it is finite wherever either density is positive.
     """
+    _check_scalar_law(p, "p"), _check_scalar_law(q, "q")
     log_p, log_q = _log_density(p), _log_density(q)
 
     def integrand(x):
@@ -204,6 +254,17 @@ GENERATORS = {
                 lambda lp, lq: np.exp(lq + 2.0 * _log_abs_expm1(lp - lq))),
     "neyman": (lambda t: (1.0 - t) ** 2 / t, 1.0,
                lambda lp, lq: np.exp(lp + 2.0 * _log_abs_expm1(lq - lp))),
+    # The lecture's other forms add c (t - 1) to the first: the integral
+    # gains int_{q>0} c (p - q) = -c P(q = 0) and the f'(inf) term gains
+    # +c P(q = 0), so the divergence is the same.
+    "pearson_2": (lambda t: t ** 2 - 1.0, np.inf,
+                  lambda lp, lq: np.exp(2.0 * lp - lq) - np.exp(lq)),
+    "pearson_3": (lambda t: t ** 2 - t, np.inf,
+                  lambda lp, lq: np.exp(2.0 * lp - lq) - np.exp(lp)),
+    "neyman_2": (lambda t: 1.0 / t - 1.0, 0.0,
+                 lambda lp, lq: np.exp(2.0 * lq - lp) - np.exp(lq)),
+    "neyman_3": (lambda t: 1.0 / t - t, -1.0,
+                 lambda lp, lq: np.exp(2.0 * lq - lp) - np.exp(lp)),
 }
 
 
@@ -218,12 +279,15 @@ def f_divergence(p, q, f, f_at_infinity=None):
     """D_f(P || Q) = int q f(p/q) dx + f'(inf) P(q = 0), by quadrature.
 
     ``f`` is a name in ``GENERATORS`` (forward_kl, reverse_kl, hellinger and
-    its second form hellinger_2, total_variation, pearson, neyman) or a
+    its second form hellinger_2, total_variation, pearson with pearson_2
+    (t^2 - 1) and pearson_3 (t^2 - t), neyman with neyman_2 (1/t - 1) and
+    neyman_3 (1/t - t): the lecture's table, 000) or a
     callable on ndarrays; for a callable give ``f_at_infinity`` = lim f(t)/t
     if P has mass where q = 0. Where p = 0 < q the integrand is q f(0+), so
     the result is inf when f(0+) = inf (reverse KL, Neyman) and Q has mass
     outside P's support.
     """
+    _check_scalar_law(p, "p"), _check_scalar_law(q, "q")
     if isinstance(f, str):
         if f not in GENERATORS:
             raise ValueError(f"unknown f-divergence {f!r}; choose from {sorted(GENERATORS)}")
@@ -245,7 +309,11 @@ def f_divergence(p, q, f, f_at_infinity=None):
             return 0.0
         if lp == -np.inf:
             return np.exp(lq) * f_at_zero
-        return float(q_f(lp, lq)) if q_f is not None else np.exp(lq) * float(f(np.exp(lp - lq)))
+        if q_f is not None:
+            return float(q_f(lp, lq))
+        if np.exp(lp) == 0.0 and np.exp(lq) == 0.0:
+            return 0.0  # both densities underflow: a callable f gives 0 * f(inf / 0) here
+        return np.exp(lq) * float(f(np.exp(lp - lq)))
 
     value = integrate_1d(integrand, [p, q])[0]
     if not _inside(_support(p), _support(q)):
