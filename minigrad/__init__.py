@@ -5,8 +5,9 @@ Read in this order: ``tensor.py`` (the Tensor and its operator sugar),
 derivatives), ``autodiff.py`` (the backward pass), ``gradcheck.py`` (how we
 know the derivatives are right), then ``nn.py`` and ``optim.py``.
 ``kernels.py`` holds the Numba kernels (with NumPy twins) behind logsumexp
-and softmax.
+and softmax; ``_alloc.py`` why importing minigrad tunes glibc's malloc.
 """
+from minigrad import _alloc  # noqa: F401  (first: keeps freed arrays' pages in the process)
 from minigrad.tensor import Tensor, as_tensor
 from minigrad.autodiff import (
     backward, detect_anomaly, enable_grad, grad, gradients, no_grad)

@@ -46,11 +46,17 @@ def _as_matrices(g, a, b):
 
 
 def _matmul_vjp_a(g, out, a, b):
+    # d(a b)/da: g b^T. Two matrices (the common case) need no promotion.
+    if a.ndim == 2 and b.ndim == 2:
+        return matmul(g, swap_last(b))
     g2, a2, b2 = _as_matrices(g, a, b)
     return reshape(sum_to(matmul(g2, swap_last(b2)), shape=a2.shape), shape=a.shape)
 
 
 def _matmul_vjp_b(g, out, a, b):
+    # d(a b)/db: a^T g.
+    if a.ndim == 2 and b.ndim == 2:
+        return matmul(swap_last(a), g)
     g2, a2, b2 = _as_matrices(g, a, b)
     return reshape(sum_to(matmul(swap_last(a2), g2), shape=b2.shape), shape=b.shape)
 
