@@ -44,6 +44,9 @@ class Estimate(Tensor):
 
     __slots__ = ("stderr", "n")
 
+    def __repr__(self):
+        return f"Estimate({np.array2string(self.data)} +- {self.stderr} (1 s.e.), n={self.n})"
+
 
 def _estimate(values):
     """Mean over the leading (draw) axis as an Estimate, with its standard error."""
@@ -63,6 +66,10 @@ def _name(dist):
     return type(dist).__name__
 
 
+# the letter of the law each argument stands for in the lecture's table
+_LAW = {"p": "p", "q": "q", "data": "p", "model": "q"}
+
+
 def _log_density(dist, x, role):
     """log dist(x) as a Tensor; dist is a distribution or a callable log density."""
     if hasattr(dist, "log_prob"):
@@ -73,7 +80,7 @@ def _log_density(dist, x, role):
     elif callable(dist):
         return as_tensor(dist(x))
     raise TypeError(f"{role} ({_name(dist)}) must give log densities (a log_prob method or a "
-                    f"callable x -> log density): this divergence needs log {role[0]}(x)")
+                    f"callable x -> log density): this divergence needs log {_LAW[role]}(x)")
 
 
 def _draw(dist, n, rng, role, reparameterized=False):
@@ -82,8 +89,9 @@ def _draw(dist, n, rng, role, reparameterized=False):
         return dist.rsample((n,), rng), True
     if reparameterized:
         raise TypeError(f"{role} ({_name(dist)}) has no reparameterized sampler "
-                        f"(has_rsample is False); use kl(model, data, n, rng), which falls back "
-                        f"to score-function gradients")
+                        f"(has_rsample is False): this divergence needs reparameterized "
+                        f"samples of {_LAW[role]}; kl(model, data, n, rng) falls back to "
+                        f"score-function gradients")
     sample = getattr(dist, "sample", None)
     if sample is not None:
         try:
@@ -91,7 +99,7 @@ def _draw(dist, n, rng, role, reparameterized=False):
         except NotImplementedError:
             pass
     raise TypeError(f"{role} ({_name(dist)}) cannot be sampled (no sample method): this "
-                    f"divergence needs samples of {role}")
+                    f"divergence needs samples of {_LAW[role]}")
 
 
 def _per_draw(values, log_density, reparameterized):
@@ -172,8 +180,11 @@ def cross_entropy(data, model, n=None, rng=None):
         n, rng = _check_n(n), resolve_rng(rng)
         x, reparameterized = _draw(data, n, rng, "data")
         values = -_log_density(model, x, "model")
-        if not reparameterized and hasattr(data, "log_prob"):
-            values = _per_draw(values, _log_density(data, x, "data"), False)
+        if not reparameterized:  # score term for the data's parameters, if it has a density
+            try:
+                values = _per_draw(values, _log_density(data, x, "data"), False)
+            except TypeError:
+                pass
         return _estimate(values)
     samples = np.asarray(getattr(data, "data", data), dtype=np.float64)
     if samples.ndim == 0 or not np.all(np.isfinite(samples)):
