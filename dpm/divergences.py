@@ -22,7 +22,9 @@ piece raises a TypeError naming the argument and what it lacks:
 
 "log p" may be a distribution or any callable x -> log p(x) (an unnormalised
 target shifts KL by its log normaliser); "x ~ P" a distribution with
-``sample`` (or, for cross_entropy and mmd, an array of samples). ``n`` is the
+``sample`` (or an array of samples for cross_entropy; mmd takes only
+arrays or Tensors of samples). An infinite divergence (a draw where the
+other density is 0) gives inf with stderr NaN. ``n`` is the
 number of draws (an integer >= 2, so that a standard error exists) and
 ``rng`` a numpy Generator (None draws an unseeded one, as in
 dpm.distributions).

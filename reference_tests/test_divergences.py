@@ -18,7 +18,8 @@ from scipy.special import logsumexp
 import minigrad as mg
 from dpm import kl_divergence
 from dpm import divergences as D
-from dpm.distributions import Categorical, GaussianMixture, Laplace, Normal
+from dpm.distributions import (
+    Categorical, GaussianMixture, Laplace, MultivariateNormal, Normal)
 
 LOG2 = np.log(2.0)
 
@@ -96,6 +97,20 @@ def test_forward_and_reverse_kl_are_the_two_directions(p, q):
     assert float(forward) == float(D.kl(P, Q, 20_000, np.random.default_rng(3)))
     reverse = D.reverse_kl(P, Q, 20_000, np.random.default_rng(4))
     assert_within_5se(reverse, float(kl_divergence(Q, P)))
+
+
+def test_kl_with_events_and_batches_matches_closed_form():
+    # a 2-D correlated Gaussian (event shape (2,)) and a batch of three 1-D pairs
+    p = MultivariateNormal(np.zeros(2), covariance_matrix=np.array([[1.0, 0.5], [0.5, 1.0]]))
+    q = MultivariateNormal(np.ones(2), covariance_matrix=2 * np.eye(2))
+    assert_within_5se(D.kl(p, q, 20_000, np.random.default_rng(20)), float(kl_divergence(p, q)))
+    assert_within_5se(D.reverse_kl(p, q, 20_000, np.random.default_rng(21)),
+                      float(kl_divergence(q, p)))
+    P, Q = Normal(np.zeros(3), 1.0), Normal(np.array([0.5, 1.0, 2.0]), 1.5)
+    batch = D.kl(P, Q, 20_000, np.random.default_rng(22))
+    exact = kl_divergence(P, Q).data
+    assert batch.shape == (3,) and batch.stderr.shape == (3,)
+    assert np.all(np.abs(batch.data - exact) <= 5 * batch.stderr), (batch, exact)
 
 
 def test_reverse_kl_of_an_unnormalised_target_shifts_by_its_log_normaliser():
