@@ -55,7 +55,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad.optim import Adam
-from dpm import divergences
+from dpm import divergences, quadrature
 from dpm.distributions import Normal
 from dpm.distributions.base import resolve_rng
 
@@ -226,3 +226,30 @@ def fit_normal(target, divergence, init=(0.0, 1.0), steps=2000, lr=0.01, n=500, 
         raise FloatingPointError(f"parameters left the finite range after step {steps - 1}: "
                                  f"{path[steps]}; lower lr={lr}")
     return FitResult(path, losses, divergence)
+
+
+def exact_fit(target, divergence, init=(0.0, 1.0), xatol=1e-6):
+    """The Normal that minimises the exact divergence, from ``init``: a reference for fit_normal.
+
+    The divergence is computed by adaptive quadrature (``dpm.quadrature``:
+    KL(P || Q), KL(Q || P) or JS(P || Q)) and minimised over (mu, log sigma)
+    by Nelder-Mead (scipy.optimize.minimize) started at ``init``, so on a
+    landscape with several minima it returns the one the start leads to.
+    Returns ``(loc, scale, value)``. Slow (hundreds of integrals): for tests
+    and demos. For forward KL the answer is known in closed form, the mean
+    and standard deviation of the target (moment matching), which checks it.
+    """
+    from scipy import optimize
+    if divergence not in DIVERGENCES:
+        raise ValueError(f"divergence must be one of {sorted(DIVERGENCES)}, got {divergence!r}")
+    loc0, scale0 = _check_init(init)
+    exact = {"forward_kl": lambda q: quadrature.kl(target, q),
+             "reverse_kl": lambda q: quadrature.kl(q, target),
+             "js": lambda q: quadrature.js(target, q)}[divergence]
+
+    def objective(theta):
+        return exact(Normal(float(theta[0]), float(np.exp(theta[1]))))
+
+    result = optimize.minimize(objective, [loc0, np.log(scale0)], method="Nelder-Mead",
+                               options={"xatol": xatol, "fatol": 1e-12, "maxiter": 4000})
+    return float(result.x[0]), float(np.exp(result.x[1])), float(result.fun)

@@ -1,0 +1,224 @@
+"""dpm.fitting: the lecture's fitting experiments F1-F4 at a reduced budget.
+
+Oracles: F1 and F2 have closed-form optima (forward KL over Normals is
+moment matching: the target's mean and standard deviation); F3 and F4 are
+checked against ``exact_fit``, the minimiser of the quadrature divergence by
+Nelder-Mead from the same start, itself checked against the closed forms.
+
+Tolerance of a stochastic fit. With a constant learning rate the Adam
+iterates end fluctuating around the optimum. We average the last k
+iterates (after the fit has settled) and estimate the standard error of that
+average by batch means (``tail_average``: 10 blocks of >= 100 iterates, each
+several times longer than the measured correlation time of 20-50 steps).
+A fit passes when its tail average is within 5 such standard errors of the
+exact optimum; the batch-means estimator itself is tested on an AR(1) series
+whose variance of the mean is known.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from dpm.distributions import GaussianMixture, Normal
+from dpm.fitting import FitResult, exact_fit, fit_normal, tail_average
+
+Z = 5.0  # standard errors allowed (conftest: the project's Monte Carlo rule)
+MODE_LOC, MODE_SCALE = 7.3, 1.4  # the lecture's bimodal; 1.4 read as a standard deviation
+
+
+def bimodal():
+    return GaussianMixture([0.5, 0.5], [-MODE_LOC, MODE_LOC], [MODE_SCALE, MODE_SCALE])
+
+
+@functools.lru_cache(maxsize=None)
+def exact(divergence, start):
+    """Quadrature optimum from ``start`` (cached: several tests share it)."""
+    return exact_fit(bimodal(), divergence, start)
+
+
+def assert_settled_at(fit, optimum, tail):
+    """The tail average of ``fit.path`` is within Z batch-means errors of ``optimum``."""
+    mean, stderr = tail_average(fit.path, tail)
+    z = np.abs(mean - np.asarray(optimum)) / stderr
+    assert np.all(z <= Z), (f"tail mean {mean} +- {stderr} (1 s.e.) vs optimum {optimum}: "
+                            f"z = {z}")
+
+
+# ------------------------------------------------------------------ F1, F2
+@pytest.mark.claim("F1")
+def test_fit_forward_kl_normal_recovers_target():
+    """Forward KL to N(-7.3, 3.2) from N(0, 1): the optimum is the target itself."""
+    fit = fit_normal(Normal(-7.3, 3.2), "forward_kl", (0.0, 1.0), steps=3000, lr=0.01, n=500,
+                     rng=np.random.default_rng(1))
+    assert_settled_at(fit, (-7.3, 3.2), tail=1500)
+
+
+@pytest.mark.claim("F2")
+def test_fit_forward_kl_bimodal_matches_moments():
+    """Forward KL to the bimodal: mean 0 and variance 1.4^2 + 7.3^2 (mode covering)."""
+    target = bimodal()
+    mean = 0.5 * (-MODE_LOC) + 0.5 * MODE_LOC
+    variance = MODE_SCALE ** 2 + MODE_LOC ** 2 - mean ** 2  # total variance of the mixture
+    assert float(target.mean.data) == pytest.approx(mean, abs=1e-12)
+    assert float(target.variance.data) == pytest.approx(variance, rel=1e-12)
+    fit = fit_normal(target, "forward_kl", (0.0, 1.0), steps=3000, lr=0.01, n=500,
+                     rng=np.random.default_rng(2))
+    assert_settled_at(fit, (mean, np.sqrt(variance)), tail=1000)
+
+
+@pytest.mark.slow
+@pytest.mark.claim("F1", "F2")
+def test_exact_fit_forward_kl_is_moment_matching():
+    """The quadrature reference reproduces the closed-form forward-KL optima."""
+    loc, scale, value = exact_fit(Normal(-7.3, 3.2), "forward_kl", (0.0, 1.0))
+    assert (loc, scale) == pytest.approx((-7.3, 3.2), abs=1e-4)
+    assert value == pytest.approx(0.0, abs=1e-9)
+    loc, scale, _ = exact_fit(bimodal(), "forward_kl", (0.0, 1.0))
+    assert (loc, scale) == pytest.approx((0.0, np.sqrt(MODE_SCALE ** 2 + MODE_LOC ** 2)),
+                                         abs=1e-4)
+
+
+# ---------------------------------------------------------------------- F3
+def _check_mode_fit(divergence, sign, seed):
+    start = (sign * 1.0, 1.0)
+    optimum = exact(divergence, start)[:2]
+    assert np.sign(optimum[0]) == sign and optimum[1] < 2.0   # the reference is on the mode
+    fit = fit_normal(bimodal(), divergence, start, steps=2000, lr=0.01, n=500,
+                     rng=np.random.default_rng(seed))
+    assert np.sign(fit.loc) == sign
+    assert_settled_at(fit, optimum, tail=1000)
+
+
+@pytest.mark.claim("F3")
+def test_fit_reverse_kl_from_right_lands_on_right_mode():
+    _check_mode_fit("reverse_kl", +1, seed=3)
+
+
+@pytest.mark.slow
+@pytest.mark.claim("F3")
+def test_fit_reverse_kl_from_left_lands_on_left_mode():
+    _check_mode_fit("reverse_kl", -1, seed=4)
+
+
+# ---------------------------------------------------------------------- F4
+@pytest.mark.claim("F4")
+def test_fit_js_from_right_lands_on_right_mode():
+    _check_mode_fit("js", +1, seed=5)
+
+
+@pytest.mark.slow
+@pytest.mark.claim("F4")
+def test_fit_js_from_left_lands_on_left_mode():
+    _check_mode_fit("js", -1, seed=6)
+
+
+@pytest.mark.slow
+@pytest.mark.claim("F4")
+def test_fit_js_from_symmetric_start_stays_wide():
+    """From N(0, 1) the JS fit ends in the symmetric local minimum N(0, 7.385), not a mode.
+
+    By symmetry the exact gradient in mu is 0 on mu = 0, and at (0, 7.385)
+    the curvature in mu is positive: a local minimum with JS above the
+    modes' value. The Monte Carlo fit's noise pushes mu around early but the
+    wide minimum pulls it back (its curvature in mu is small, hence the long
+    tail and blocks).
+    """
+    loc, scale, value = exact("js", (0.0, 1.0))
+    mode_value = exact("js", (1.0, 1.0))[2]
+    assert abs(loc) < 1e-4 and 7.0 < scale < 7.6 and value > mode_value + 0.04
+    fit = fit_normal(bimodal(), "js", (0.0, 1.0), steps=6000, lr=0.01, n=500,
+                     rng=np.random.default_rng(7))
+    assert_settled_at(fit, (loc, scale), tail=4000)
+
+
+# ---------------------------------------------------- results, validation
+def test_fit_result_unpacks_and_records_path():
+    fit = fit_normal(Normal(1.0, 2.0), "forward_kl", (0.0, 1.0), steps=5, lr=0.1, n=10,
+                     rng=np.random.default_rng(0))
+    loc, scale = fit
+    assert isinstance(fit, FitResult) and (loc, scale) == (fit.loc, fit.scale)
+    assert fit.path.shape == (6, 2) and fit.losses.shape == (5,)
+    assert tuple(fit.path[0]) == pytest.approx((0.0, 1.0), abs=1e-12)
+    assert tuple(fit.path[-1]) == (loc, scale)
+    assert np.all(fit.path[:, 1] > 0)
+
+
+@pytest.mark.parametrize("divergence", ["forward_kl", "reverse_kl", "js"])
+def test_fit_same_seed_same_result(divergence):
+    def run(seed):
+        return fit_normal(bimodal(), divergence, (0.5, 1.0), steps=20, lr=0.05, n=50,
+                          rng=np.random.default_rng(seed))
+    first, second, other = run(11), run(11), run(12)
+    np.testing.assert_array_equal(first.path, second.path)
+    np.testing.assert_array_equal(first.losses, second.losses)
+    assert not np.array_equal(first.path, other.path)
+
+
+def test_fit_callback_sees_every_step():
+    seen = []
+    fit_normal(Normal(0.0, 1.0), "reverse_kl", (1.0, 1.0), steps=4, lr=0.1, n=10,
+               rng=np.random.default_rng(0), callback=lambda *row: seen.append(row))
+    assert [row[0] for row in seen] == [0, 1, 2, 3] and all(len(row) == 4 for row in seen)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"divergence": "kl"}, "divergence"),
+    ({"init": (0.0, 0.0)}, "init scale"),
+    ({"init": (np.nan, 1.0)}, "init loc"),
+    ({"init": 3.0}, "init"),
+    ({"steps": 0}, "steps"),
+    ({"steps": 2.5}, "steps"),
+    ({"n": 1}, "n"),
+    ({"lr": 0.0}, "lr"),
+    ({"lr": np.inf}, "lr"),
+    ({"scale_param": "exp"}, "scale_param"),
+    ({"print_every": -1}, "print_every"),
+    ({"callback": 3}, "callback"),
+    ({"target": 3.0}, "target"),
+    ({"target": Normal(np.zeros(2), 1.0)}, "target"),
+])
+def test_fit_rejects_bad_arguments(kwargs, message):
+    arguments = dict(target=Normal(0.0, 1.0), divergence="forward_kl", init=(0.0, 1.0),
+                     steps=3, lr=0.1, n=10, rng=np.random.default_rng(0))
+    arguments.update(kwargs)
+    with pytest.raises(ValueError, match=message):
+        fit_normal(**arguments)
+
+
+def test_fit_rejects_bad_rng():
+    with pytest.raises(TypeError, match="rng"):
+        fit_normal(Normal(0.0, 1.0), "forward_kl", steps=2, n=10, rng=42)
+
+
+def test_tail_average_batch_means_on_ar1():
+    """Batch means vs the exact variance of the mean of an AR(1) series.
+
+    x_t = phi x_{t-1} + e_t, e ~ N(0, 1): Var(x) = 1 / (1 - phi^2) and, for
+    long series, Var(mean of k) ~ Var(x) (1 + phi) / (1 - phi) / k. With b
+    batches, (b - 1) se_hat^2 / se^2 is about chi-square(b - 1): the bounds
+    below are its 1e-6 quantiles. The naive iid error would be ~4x too small.
+    """
+    rng = np.random.default_rng(0)
+    phi, k, batches = 0.9, 200_000, 20
+    noise = rng.standard_normal(k)
+    x = np.empty(k)
+    x[0] = noise[0] / np.sqrt(1 - phi ** 2)
+    for t in range(1, k):
+        x[t] = phi * x[t - 1] + noise[t]
+    mean, stderr = tail_average(x[:, None], k, batches)
+    exact_se = np.sqrt((1 + phi) / (1 - phi) / (1 - phi ** 2) / k)
+    low, high = stats.chi2.ppf([1e-6, 1 - 1e-6], batches - 1) / (batches - 1)
+    assert np.sqrt(low) <= stderr[0] / exact_se <= np.sqrt(high)
+    assert abs(mean[0]) <= Z * exact_se
+    assert x.std() / np.sqrt(k) < 0.3 * exact_se
+
+
+def test_tail_average_rejects_bad_arguments():
+    path = np.zeros((50, 2))
+    with pytest.raises(ValueError, match="k"):
+        tail_average(path, 60)
+    with pytest.raises(ValueError, match="batches"):
+        tail_average(path, 10, batches=11)
