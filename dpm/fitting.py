@@ -228,14 +228,15 @@ def fit_normal(target, divergence, init=(0.0, 1.0), steps=2000, lr=0.01, n=500, 
     return FitResult(path, losses, divergence)
 
 
-def exact_fit(target, divergence, init=(0.0, 1.0), xatol=1e-6):
+def exact_fit(target, divergence, init=(0.0, 1.0), xatol=1e-6, fatol=1e-12):
     """The Normal that minimises the exact divergence, from ``init``: a reference for fit_normal.
 
     The divergence is computed by adaptive quadrature (``dpm.quadrature``:
     KL(P || Q), KL(Q || P) or JS(P || Q)) and minimised over (mu, log sigma)
     by Nelder-Mead (scipy.optimize.minimize) started at ``init``, so on a
     landscape with several minima it returns the one the start leads to.
-    Returns ``(loc, scale, value)``. Slow (hundreds of integrals): for tests
+    It stops when the simplex is within ``xatol`` in (mu, log sigma) and
+    ``fatol`` in value. Returns ``(loc, scale, value)``. Slow (hundreds of integrals): for tests
     and demos. For forward KL the answer is known in closed form, the mean
     and standard deviation of the target (moment matching), which checks it.
     """
@@ -251,5 +252,5 @@ def exact_fit(target, divergence, init=(0.0, 1.0), xatol=1e-6):
         return exact(Normal(float(theta[0]), float(np.exp(theta[1]))))
 
     result = optimize.minimize(objective, [loc0, np.log(scale0)], method="Nelder-Mead",
-                               options={"xatol": xatol, "fatol": 1e-12, "maxiter": 4000})
+                               options={"xatol": xatol, "fatol": fatol, "maxiter": 4000})
     return float(result.x[0]), float(np.exp(result.x[1])), float(result.fun)
