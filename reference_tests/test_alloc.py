@@ -1,4 +1,7 @@
-"""Process-wide tuning done at import: malloc thresholds (minigrad/_alloc.py), OpenMP waiting (minigrad/_numba.py)."""
+"""Process-wide tuning done at import.
+
+malloc thresholds (minigrad/_alloc.py) and OpenMP waiting (minigrad/_numba.py).
+"""
 import os
 import subprocess
 import sys
