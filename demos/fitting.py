@@ -46,7 +46,8 @@ RUNS = [
     ("F4_left", BIMODAL, "js", (-1.0, 1.0), "N(-6.98, 1.38)", "softplus"),
     ("F4_right_logscale", BIMODAL, "js", (1.0, 1.0), None, "log"),
 ]
-EXACT = {"forward_kl": lambda p, q: quadrature.kl(p, q), "reverse_kl": lambda p, q: quadrature.kl(q, p),
+EXACT = {"forward_kl": lambda p, q: quadrature.kl(p, q),
+         "reverse_kl": lambda p, q: quadrature.kl(q, p),
          "js": lambda p, q: quadrature.js(p, q)}
 
 
@@ -63,7 +64,7 @@ def exact_optimum(target, divergence, start, quick):
 
 
 def run_all(args):
-    steps, n = (300, 200) if args.quick else (3000, 1000)
+    steps, n = (300, 200) if args.quick else (4000, 1000)
     results = {}
     for k, (name, target, divergence, start, lecture, scale_param) in enumerate(RUNS):
         run_steps = steps * (2 if name == "F4_centre" else 1)  # flat in mu: slow to settle
@@ -79,25 +80,48 @@ def run_all(args):
     return results
 
 
+def gradient_flow_end(target, start, max_steps=600, h=1e-5):
+    """End of the exact JS gradient flow in (mu, sigma) from ``start``: Euler steps of
+    length min(0.05, 5 |grad|) along -grad (quadrature JS, central differences)."""
+    theta = np.array(start, dtype=float)
+    js_at = lambda t: quadrature.js(target, Normal(t[0], t[1]))  # noqa: E731
+    for step in range(max_steps):
+        grad = np.array([(js_at(theta + e) - js_at(theta - e)) / (2 * h) for e in np.eye(2) * h])
+        size = np.max(np.abs(grad))
+        if size < 1e-5:
+            break
+        theta -= grad / size * min(0.05, 5 * size)
+    return theta, step + 1
+
+
 def lecture_notes(results, quick):
     """Where the lecture's captions differ from the exact optima, with the numbers."""
     js_at = lambda loc, sd: quadrature.js(BIMODAL, Normal(loc, sd))  # noqa: E731
-    report("F2_exact_sd_and_variance", (WIDE_SD, WIDE_SD ** 2),
-           lecture="36.76", source="neither; as a variance sd = 6.06: a run stopped early")
+    report("F2_exact_sd_and_variance", (WIDE_SD, WIDE_SD ** 2), lecture="36.76",
+           source="neither; read as a variance (sd 6.06) it fits a run stopped before converging")
     report("F3_F4_lecture_loc_shortfall", 7.3 - np.mean([7.02, 7.01, 6.99, 6.98]),
-           source="exact mode locs are +-7.300: the lecture's fits stopped short")
+           source="the exact mode fits sit at +-7.300: the lecture's runs stopped short")
     if quick:
         return
     sd = results["F4_centre"]["exact"][1]
     report("F4_centre_exact_sd_and_variance", (sd, sd ** 2), lecture="48.20",
-           source="as a variance sd = 6.94, a run stopped short of 7.385")
+           source="read as a variance (sd 6.94) it fits a run stopped short of 7.385")
     report("F4_centre_js_if_48.20_is_sd", js_at(-0.04, 48.20),
-           source=f"vs {results['F4_centre']['exact'][2]:.4f} at the optimum: no optimum")
+           source=f"vs {results['F4_centre']['exact'][2]:.4f} at the optimum: no optimum there")
     report("F4_centre_js_if_48.20_is_variance", js_at(-0.04, np.sqrt(48.20)),
            source="close to the symmetric local minimum")
     report("F4_mode_js_vs_wide_js", (results["F4_right"]["exact"][2],
                                     results["F4_centre"]["exact"][2]),
-           source="the modes are the global minimum; N(0, 7.385) a local one")
+           source="the modes are the global minimum, N(0, 7.385) a local one")
+    # If the lecture's 1.4 (and every second parameter) were a variance:
+    variance_target = GaussianMixture([0.5, 0.5], [-7.3, 7.3], [np.sqrt(1.4)] * 2)
+    wide = exact_fit(variance_target, "js", (0.0, 1.0))
+    report("F2_F4_exact_variances_if_1.4_is_variance", (1.4 + 7.3 ** 2, wide[1] ** 2),
+           lecture="36.76, 48.20", source="both lecture values short of the optimum")
+    flow_end, flow_steps = gradient_flow_end(BIMODAL, (1.0, 1.0))
+    report("F4_right_exact_gradient_flow_end", tuple(flow_end),
+           source=f"{flow_steps} steps from N(1, 1): plain gradient descent goes wide; "
+                  f"Adam with additive sigma steps reaches the mode")
 
 
 def plot_fits(results, args):
@@ -124,18 +148,22 @@ def plot_fits(results, args):
 def plot_losses(results, args):
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    # forward KL runs from ~30 to ~0 (estimates dip below 0 near F1's optimum): symlog
+    scales = {"forward_kl": ("symlog", {"linthresh": 1e-2}), "reverse_kl": ("log", {}),
+              "js": ("linear", {})}
     for ax, divergence in zip(axes, ["forward_kl", "reverse_kl", "js"]):
         for k, (name, _, div, *_) in enumerate(RUNS):
             if div != divergence:
                 continue
             losses = results[name]["fit"].losses
             smooth = np.convolve(losses, np.ones(25) / 25, mode="valid")
-            ax.plot(smooth, color=f"C{k}", label=f"{name} (running mean of 25)")
-            ax.axhline(results[name]["exact"][2], color=f"C{k}", ls=":", lw=1)
-        ax.set_yscale("symlog", linthresh=1e-2)  # estimates near a 0 minimum go negative
-        ax.set(xlabel="Adam step", ylabel=f"{divergence} estimate (nats)",
-               title=f"{divergence}: Monte Carlo loss; dotted: exact minimum")
+            ax.plot(smooth, color=f"C{k}", label=name)
+            if np.isfinite(results[name]["exact"][2]):
+                ax.axhline(results[name]["exact"][2], color=f"C{k}", ls=":", lw=1)
+        ax.set_yscale(scales[divergence][0], **scales[divergence][1])
+        ax.set(xlabel="Adam step", ylabel="estimate (nats)", title=divergence)
         ax.legend(fontsize=7)
+    fig.suptitle("Monte Carlo loss per step (running mean of 25); dotted: exact minimum")
     return savefig(fig, args, "fitting_losses")
 
 

@@ -52,6 +52,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from scipy import optimize
 
 import minigrad as mg
 from minigrad.optim import Adam
@@ -129,7 +130,8 @@ def _check_init(init):
     try:
         loc, scale = (float(v) for v in init)
     except (TypeError, ValueError):
-        raise ValueError(f"init must be a pair (loc, scale) of real numbers, got {init!r}") from None
+        raise ValueError(f"init must be a pair (loc, scale) of real numbers, "
+                         f"got {init!r}") from None
     if not np.isfinite(loc):
         raise ValueError(f"init loc must be finite, got {loc!r}")
     if not (np.isfinite(scale) and scale > 0):
@@ -211,8 +213,9 @@ def fit_normal(target, divergence, init=(0.0, 1.0), steps=2000, lr=0.01, n=500, 
         losses[step] = float(loss.data)
         if not np.isfinite(losses[step]):
             raise FloatingPointError(
-                f"{divergence} estimate is {losses[step]} at step {step} (loc={path[step, 0]:.4g}, "
-                f"scale={path[step, 1]:.4g}); lower lr={lr} or raise n={n}")
+                f"{divergence} estimate is {losses[step]} at step {step} "
+                f"(loc={path[step, 0]:.4g}, scale={path[step, 1]:.4g}); "
+                f"lower lr={lr} or raise n={n}")
         loss.backward()
         optimizer.step()
         if callback is not None:
@@ -233,14 +236,16 @@ def exact_fit(target, divergence, init=(0.0, 1.0), xatol=1e-6, fatol=1e-12):
 
     The divergence is computed by adaptive quadrature (``dpm.quadrature``:
     KL(P || Q), KL(Q || P) or JS(P || Q)) and minimised over (mu, log sigma)
-    by Nelder-Mead (scipy.optimize.minimize) started at ``init``, so on a
-    landscape with several minima it returns the one the start leads to.
-    It stops when the simplex is within ``xatol`` in (mu, log sigma) and
-    ``fatol`` in value. Returns ``(loc, scale, value)``. Slow (hundreds of integrals): for tests
-    and demos. For forward KL the answer is known in closed form, the mean
-    and standard deviation of the target (moment matching), which checks it.
+    by Nelder-Mead (scipy.optimize.minimize) started at ``init``. On a
+    landscape with several minima it returns the one the simplex from that
+    start finds, which need not be where gradient descent goes (JS from
+    N(+-1, 1): Nelder-Mead finds the mode, the exact gradient flow the wide
+    local minimum). It stops when the simplex is within ``xatol`` in
+    (mu, log sigma) and ``fatol`` in value. Returns ``(loc, scale, value)``.
+    Slow (hundreds of integrals): for tests and demos. For forward KL the
+    answer is known in closed form, the mean and standard deviation of the
+    target (moment matching), which checks it.
     """
-    from scipy import optimize
     if divergence not in DIVERGENCES:
         raise ValueError(f"divergence must be one of {sorted(DIVERGENCES)}, got {divergence!r}")
     loc0, scale0 = _check_init(init)
