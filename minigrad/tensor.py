@@ -22,6 +22,9 @@ class Tensor:
 
     Attributes: ``data`` (ndarray), ``grad`` (ndarray of ``data``'s shape, or
     None until a backward pass reaches this leaf), ``requires_grad``.
+    A constant shares the ndarray it is given; a Tensor made with
+    ``requires_grad=True`` from an ndarray or a Tensor holds a copy, since
+    optimizers update it in place.
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_node", "grad_tensor", "__weakref__")
@@ -36,6 +39,10 @@ class Tensor:
             if array.dtype.kind not in "biuf":
                 raise TypeError(f"Tensor data must be real numbers, got dtype {array.dtype}")
             array = array.astype(np.float64)
+        elif requires_grad and array is data:
+            # A parameter owns its storage: optimizers update ``data`` in
+            # place, which must not write into the caller's array.
+            array = array.copy()
         self.data = array
         self.grad = None
         self.requires_grad = bool(requires_grad)

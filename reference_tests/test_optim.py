@@ -104,7 +104,8 @@ def test_adam_numpy_twin_path_follows_the_formula(monkeypatch):
 
 def test_adam_non_contiguous_parameter_is_updated_in_place():
     base = np.arange(6.0).reshape(2, 3)
-    p = Tensor(base.T, requires_grad=True)      # a Fortran-ordered view
+    p = Tensor(np.zeros((3, 2)), requires_grad=True)
+    p.data = base.T                             # a Fortran-ordered view (Tensor() would copy)
     optimizer = optim.Adam([p], lr=0.1)
     p.grad = np.ones((3, 2))
     optimizer.step()

@@ -152,6 +152,19 @@ def test_item_numpy_detach():
         (d * 3.0).sum().backward()
 
 
+def test_parameters_own_their_storage_and_constants_share_it():
+    user = np.array([1.0, 2.0, 3.0])
+    constant, parameter = Tensor(user), Tensor(user, requires_grad=True)
+    assert np.shares_memory(constant.data, user)
+    assert not np.shares_memory(parameter.data, user)
+    again = Tensor(parameter, requires_grad=True)
+    assert not np.shares_memory(again.data, parameter.data)
+    (parameter * parameter).sum().backward()
+    minigrad.optim.SGD([parameter], lr=0.5).step()          # in place on parameter.data
+    np.testing.assert_array_equal(user, [1.0, 2.0, 3.0])     # the caller's array is untouched
+    np.testing.assert_array_equal(parameter.data, [0.0, 0.0, 0.0])
+
+
 METHODS = [
     (lambda t: t.sum(), lambda x: np.ones_like(x), "sum"),
     (lambda t: t.sum(axis=0, keepdims=True) * np.array([1.0, 2.0, 3.0]),
