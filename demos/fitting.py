@@ -15,7 +15,9 @@ and notes where the lecture differs from the exact optimum: its wide fits
 N(0.08, 36.76) (F2) and N(-0.04, 48.20) (F4) cannot be standard deviations
 of an optimum (exact sigma 7.43 and 7.385), and read as variances they are
 fits stopped short (sd 6.06 and 6.94); its mode fits' locs (+-7.0) stop
-short of the exact +-7.3.
+short of the exact +-7.3. The exact JS gradient flow from N(1, 1) ends at
+the wide local minimum N(0, 7.385), not the mode: the lecture's mode fits
+depend on the optimiser (run F4_right_logscale, sigma = e^rho, goes wide).
 
 Figures: ``fitting_fits.png`` (target, start, fit and exact optimum per run),
 ``fitting_losses.png`` (Monte Carlo loss per step against the exact minimum),
@@ -74,8 +76,9 @@ def run_all(args):
         exact = exact_optimum(target, divergence, start, args.quick)
         report(f"{name}_fit", tuple(mean), lecture=lecture, source=SOURCE)
         report(f"{name}_fit_stderr", tuple(stderr), source="batch means over the last half")
+        note = "; the fit with sigma = e^rho goes wide instead" if scale_param == "log" else ""
         report(f"{name}_exact", exact[:2], source=f"{divergence} minimum from N{start}, "
-               f"value {exact[2]:.4f}")
+               f"value {exact[2]:.4f}{note}")
         results[name] = {"fit": fit, "mean": mean, "stderr": stderr, "exact": exact}
     return results
 
