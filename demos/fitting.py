@@ -97,7 +97,7 @@ def gradient_flow_end(target, start, max_steps=600, h=1e-5):
     return theta, step + 1
 
 
-def lecture_notes(results, quick):
+def lecture_notes(results, quick, args_seed):
     """Where the lecture's captions differ from the exact optima, with the numbers."""
     js_at = lambda loc, sd: quadrature.js(BIMODAL, Normal(loc, sd))  # noqa: E731
     report("F2_exact_sd_and_variance", (WIDE_SD, WIDE_SD ** 2), lecture="36.76",
@@ -121,6 +121,12 @@ def lecture_notes(results, quick):
     wide = exact_fit(variance_target, "js", (0.0, 1.0))
     report("F2_F4_exact_variances_if_1.4_is_variance", (1.4 + 7.3 ** 2, wide[1] ** 2),
            lecture="36.76, 48.20", source="both lecture values short of the optimum")
+    # The lecture's reverse-KL start is N(0, 1) itself: the noise picks the mode.
+    ends = [fit_normal(BIMODAL, "reverse_kl", (0.0, 1.0), 2000, 0.01, 500,
+                       np.random.default_rng([args_seed, 100, k])).loc for k in range(8)]
+    report("F3_from_N01_left_right_of_8_seeds",
+           (sum(e < -6 for e in ends), sum(e > 6 for e in ends)),
+           lecture="one left, one right (two attempts)", source=SOURCE)
     flow_end, flow_steps = gradient_flow_end(BIMODAL, (1.0, 1.0))
     report("F4_right_exact_gradient_flow_end", tuple(flow_end),
            source=f"{flow_steps} steps from N(1, 1): plain gradient descent goes wide; "
@@ -186,7 +192,7 @@ def plot_paths(results, args):
 def main(argv=None):
     args = parse_args(argv, __doc__)
     results = run_all(args)
-    lecture_notes(results, args.quick)
+    lecture_notes(results, args.quick, args.seed)
     plot_fits(results, args)
     plot_losses(results, args)
     plot_paths(results, args)
