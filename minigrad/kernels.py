@@ -329,6 +329,38 @@ def _lse_rows(xf, m, out):
         _add_log1p(out[r0:r1], R[r0:r1])
 
 
+
+# Below SERIAL_BELOW values a parallel region costs more than the work: waking
+# the workers takes tens of microseconds, and on a busy 2-core machine a worker
+# may wait a whole time slice (ms) for a core. Small inputs run in one thread.
+SERIAL_BELOW = 1 << 15
+
+
+@njit(cache=True)
+def _stats_serial(xf, m, M, R, e):
+    """M, R of every row of the (n, m) values xf in one thread.
+
+    Short rows (m <= BLOCK) leave exp(x - M) in e (n*m values); long rows use
+    a BLOCK buffer of their own and leave e alone.
+    """
+    if m > BLOCK:
+        buffer = np.empty(BLOCK)
+        for i in range(M.size):
+            M[i], R[i] = _segment_stats(xf[i * m:i * m + m], buffer)
+        return
+    per = BLOCK // m
+    for r0 in range(0, M.size, per):
+        r1 = min(M.size, r0 + per)
+        _block_stats(xf[r0 * m:r1 * m], m, e[r0 * m:r1 * m], M[r0:r1], R[r0:r1])
+
+
+@njit(cache=True)
+def _lse_rows_serial(xf, m, out):
+    """`_lse_rows` in one thread, for inputs below SERIAL_BELOW values."""
+    R = np.empty(out.size)
+    _stats_serial(xf, m, out, R, np.empty(xf.size if m <= BLOCK else 0))
+    _add_log1p(out, R)
+
 SOFTMAX, LOG_SOFTMAX, BACKWARD = 0, 1, 2   # what `_finish_row` writes
 
 
@@ -377,6 +409,17 @@ def _softmax_rows(xf, m, g, out, mode):
         lo = i * m + (s % pieces) * BLOCK
         _finish_row(xf, lo, min(lo + BLOCK, i * m + m), M[i], R[i], g[min(i, g.size - 1)],
                     out, mode, False)
+
+
+@njit(cache=True)
+def _softmax_rows_serial(xf, m, g, out, mode):
+    """`_softmax_rows` in one thread, for inputs below SERIAL_BELOW values."""
+    n = out.size // m
+    M, R = np.empty(n), np.empty(n)
+    _stats_serial(xf, m, M, R, out)     # short rows: out now holds exp(x - M)
+    for i in range(n):
+        _finish_row(xf, i * m, i * m + m, M[i], R[i], g[min(i, g.size - 1)], out, mode,
+                    m <= BLOCK)
 
 
 # ---------------------------------------------------------------- NumPy twins of the row kernels
@@ -454,7 +497,8 @@ def _logsumexp(x, axis, keepdims, numba):
     rows, _ = _rows(x64, axis)
     if numba and rows.size > 0:
         lse = np.empty(rows.shape[0])
-        _lse_rows(rows.reshape(-1), rows.shape[1], lse)
+        kernel = _lse_rows if rows.size >= SERIAL_BELOW else _lse_rows_serial
+        kernel(rows.reshape(-1), rows.shape[1], lse)
     else:
         with np.errstate(all="ignore"):
             lse = _lse_rows_numpy(rows)
@@ -476,7 +520,8 @@ def _softmax(x, axis, mode, numba, g=np.ones(1)):
     rows, moved_shape = _rows(x64, axis)
     if numba and rows.size > 0:
         out = np.empty(rows.size)
-        _softmax_rows(rows.reshape(-1), rows.shape[1], g, out, mode)
+        kernel = _softmax_rows if rows.size >= SERIAL_BELOW else _softmax_rows_serial
+        kernel(rows.reshape(-1), rows.shape[1], g, out, mode)
     else:
         with np.errstate(all="ignore"):
             out = _finish_rows_numpy(rows, *_row_stats_numpy(rows), g, mode)

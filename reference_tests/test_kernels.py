@@ -30,8 +30,22 @@ IMPLS = {
     "numpy": (kernels.logsumexp_numpy, kernels.softmax_numpy, kernels.log_softmax_numpy,
               kernels.logsumexp_backward_numpy),
 }
+IMPLS["numba-parallel"] = IMPLS["numba"]   # the same kernels, every input through prange
 needs_numba = pytest.mark.skipif(not NUMBA_ENABLED, reason="Numba missing or disabled")
-impl_param = pytest.mark.parametrize("impl", [pytest.param("numba", marks=needs_numba), "numpy"])
+impl_param = pytest.mark.parametrize("impl", [pytest.param("numba", marks=needs_numba),
+                                              pytest.param("numba-parallel", marks=needs_numba),
+                                              "numpy"])
+
+
+@pytest.fixture(autouse=True)
+def kernel_path(request, monkeypatch):
+    """Inputs below SERIAL_BELOW values take the one-thread kernels; the
+    "numba-parallel" cases (and parallel=True) lower the threshold to 0 so the
+    same inputs go through the parallel ones."""
+    params = getattr(request.node, "callspec", None)
+    params = params.params if params else {}
+    if params.get("impl") == "numba-parallel" or params.get("parallel"):
+        monkeypatch.setattr(kernels, "SERIAL_BELOW", 0)
 B = kernels.BLOCK
 
 # (shape, axis): 1-D, many short rows, few long rows (cut into segments), rows
@@ -157,8 +171,9 @@ def test_long_rows_combine_chunks_exactly(impl, fill):
 
 @pytest.mark.claim("A3")
 @needs_numba
+@pytest.mark.parametrize("parallel", [False, True])
 @pytest.mark.parametrize("shape,axis", CASES)
-def test_numba_kernels_equal_numpy_twins(shape, axis):
+def test_numba_kernels_equal_numpy_twins(shape, axis, parallel):
     x = random_input(shape, 4)
     x.reshape(-1)[::7] = -INF
     softmax_axis = -1 if axis is None else axis
