@@ -100,7 +100,9 @@ def draw(surfaces, paths, minima, mus, sigmas, args):
 def main(argv=None):
     args = parse_args(argv, __doc__)
     points, n = (61, 2000) if args.quick else (201, 10_000)
-    steps, lr, fit_n = (300, 0.1, 100) if args.quick else (1500, 0.05, 500)
+    # The fitting demo's settings (lr 0.01): with a larger lr the JS fits from N(+-1, 1)
+    # jump onto the wide plateau instead of walking to their mode (dpm/fitting.py).
+    steps, lr, fit_n = (300, 0.1, 100) if args.quick else (3000, 0.01, 500)
     mus, sigmas = np.linspace(-12.0, 12.0, points), np.linspace(0.5, 12.0, points - 1)
     surfaces, minima, paths, results = {}, {}, {}, {}
     for divergence in DIVERGENCES:
@@ -122,12 +124,12 @@ def main(argv=None):
             report(f"{divergence}_minimum_{k}", (mu, sigma, value), lecture=LECTURE[divergence],
                    source="000; (mu, sigma, value) of the exact quadrature surface")
         paths[divergence] = []
-        for start in STARTS[divergence]:
+        for k, start in enumerate(STARTS[divergence]):   # independent noise for each start
             fit = fit_normal(TARGET, divergence, init=start, steps=steps, lr=lr, n=fit_n,
-                             rng=np.random.default_rng(args.seed))
+                             rng=np.random.default_rng([args.seed, k]))
             paths[divergence].append((start, fit.path))
             report(f"{divergence}_fit_from_N{start}", (fit.loc, fit.scale),
-                   lecture=LECTURE[divergence], source=f"000; Adam {steps} steps, n={fit_n}")
+                   lecture=LECTURE[divergence], source=f"000; Adam {steps} steps, lr {lr}, n={fit_n}")
         results[divergence] = {"minima": minima[divergence],
                                "fits": [tuple(p[-1]) for _, p in paths[divergence]],
                                "max_abs_z": float(z.max())}
