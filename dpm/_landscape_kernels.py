@@ -43,7 +43,7 @@ import math
 import numpy as np
 
 from minigrad._numba import NUMBA_ENABLED, njit, prange
-from minigrad.kernels import _exp_scalar, _log1p_scalar
+from minigrad.kernels.exp_log import _exp_scalar, _log1p_scalar
 from dpm._mixture_kernels import HALF_LOG_2PI, _block_log_prob_1d, _log_prob_rows_numpy
 
 __all__ = ["forward_kl", "reverse_kl", "js", "forward_kl_numba", "reverse_kl_numba", "js_numba",

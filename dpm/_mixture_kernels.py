@@ -36,7 +36,7 @@ import math
 import numpy as np
 
 from minigrad._numba import NUMBA_ENABLED, njit, prange
-from minigrad.kernels import _exp_scalar, _log1p_scalar
+from minigrad.kernels.exp_log import _exp_scalar, _log1p_scalar
 
 __all__ = ["mixture_log_prob", "mixture_log_prob_numba", "mixture_log_prob_numpy",
            "mixture_normal_log_ratio", "mixture_normal_log_ratio_numba",
