@@ -1,0 +1,98 @@
+"""dpm.wasserstein.sinkhorn (log-domain, entropic OT) and its kernels (claim W1).
+
+Oracles: the exact EMD (Sinkhorn's cost tends to it as reg falls, within
+reg log(n m)), the plan's marginals, scaling of the total mass; the Numba
+kernels of dpm/_transport_kernels.py against their NumPy twins, and its exp
+against np.exp within the documented bound.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dpm import _transport_kernels as kernels
+from dpm.wasserstein import emd, sinkhorn
+from reference_tests._transport_cases import random_problem
+
+
+@pytest.mark.claim("W1")
+def test_sinkhorn_tends_to_emd_as_reg_falls():
+    rng = np.random.default_rng(40)
+    n, m = 12, 9
+    a, b, cost = random_problem(rng, n, m)
+    exact, _ = emd(a, b, cost)
+    tol = 1e-10
+    regs = [1.0, 0.3, 0.1, 0.03, 0.01, 0.003]
+    values = [sinkhorn(a, b, cost, reg, n_iter=200_000, tol=tol) for reg in regs]
+    # <P_reg, C> is non-decreasing in reg (compare the two optimality
+    # conditions) and 0 <= <P_reg, C> - emd <= reg log(n m) (entropy bounds);
+    # slack tol * max C covers the stopping rule's marginal error.
+    slack = tol * cost.max()
+    assert np.all(np.diff(values) <= slack), values
+    for reg, value in zip(regs, values):
+        assert -slack <= value - exact <= reg * np.log(n * m) + slack, (reg, value, exact)
+    assert values[-1] - exact < 1e-3 * exact
+
+
+def test_sinkhorn_plan_marginals_and_mass_scaling():
+    rng = np.random.default_rng(41)
+    a, b, cost = random_problem(rng, 30, 20)
+    a[3] = b[7] = 0.0
+    a, b = 2.5 * a / a.sum(), 2.5 * b / b.sum()
+    value, plan = sinkhorn(a, b, cost, 0.05, tol=1e-11, return_plan=True)
+    np.testing.assert_allclose(plan.sum(axis=0), b, atol=1e-13)
+    assert np.abs(plan.sum(axis=1) - a).sum() <= 2.5e-11
+    assert np.all(plan[3] == 0) and np.all(plan[:, 7] == 0)
+    np.testing.assert_allclose(value, np.sum(plan * cost), rtol=1e-12)
+    np.testing.assert_allclose(value, 2.5 * sinkhorn(a / 2.5, b / 2.5, cost, 0.05, tol=1e-11), rtol=1e-9)
+
+
+def test_sinkhorn_small_reg_stays_finite():
+    # reg 1e-3 against costs of order 1: exp(-C/reg) underflows, logs do not.
+    rng = np.random.default_rng(42)
+    a, b, cost = random_problem(rng, 8, 8)
+    value = sinkhorn(a, b, cost, 1e-3, n_iter=100_000, tol=1e-8)
+    exact, _ = emd(a, b, cost)
+    assert np.isfinite(value) and exact - 1e-7 <= value <= exact + 1e-3 * np.log(64)
+
+
+def test_sinkhorn_warns_when_not_converged():
+    rng = np.random.default_rng(43)
+    a, b, cost = random_problem(rng, 10, 10)
+    with pytest.warns(RuntimeWarning, match="did not converge"):
+        sinkhorn(a, b, cost, 0.01, n_iter=3)
+
+
+@pytest.mark.skipif(not kernels.NUMBA_ENABLED, reason="Numba off: the kernel is plain Python "
+                    "(minutes at these sizes) and sinkhorn runs the NumPy twin")
+@pytest.mark.parametrize("n, m", [(150, 97), (300, 230)])  # one thread; the parallel path
+def test_sinkhorn_kernel_matches_numpy_twin(n, m):
+    # m is not a multiple of the kernel's column block of 64
+    rng = np.random.default_rng(44)
+    a, b, cost = random_problem(rng, n, m, d=3)
+    log_a, log_b = np.log(a), np.log(b)
+    results = []
+    for loop in (kernels.sinkhorn_log_numba, kernels.sinkhorn_log_numpy):
+        f, g = np.zeros(n), np.zeros(m)
+        sweeps, error = loop(log_a, log_b, cost, 0.02, f, g, 40, 0.0)
+        results.append((sweeps, error, f, g))
+    (s1, e1, f1, g1), (s2, e2, f2, g2) = results
+    assert s1 == s2 == 40
+    np.testing.assert_allclose(e1, e2, rtol=1e-8)
+    np.testing.assert_allclose(f1, f2, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(g1, g2, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(kernels.transport_cost_numba(cost, f1, g1, 0.02),
+                               kernels.transport_cost_numpy(cost, f1, g1, 0.02), rtol=1e-12)
+
+
+def test_exp_finite_matches_numpy_exp():
+    rng = np.random.default_rng(45)
+    x = np.concatenate([-rng.random(100_000) * 760, -rng.random(10_000), rng.random(1000) * 709,
+                        -np.logspace(-300, 2, 1000), [0.0, -708.4, -745.0, -746.0, -1e300, 709.0]])
+    ours, reference = kernels.exp_finite_array(x), np.exp(x)
+    normal = reference >= np.finfo(float).tiny
+    # documented bound: relative (|x| + 3) * 1.2e-16 for normal results,
+    # absolute 2.3e-16 for x <= 0 (subnormal results lose bits, as they must)
+    assert np.all(np.abs(ours - reference)[normal] <= (np.abs(x[normal]) + 3) * 1.2e-16 * reference[normal])
+    assert np.all(np.abs(ours - reference)[x <= 0] <= 2.3e-16)
+    assert np.all(ours >= 0)
