@@ -85,7 +85,7 @@ def _normal_terms(q_loc, q_scale, d):
 
 
 # ------------------------------------------------------------------ Numba kernels
-# Lessons of minigrad/kernels.py: loops run over array *views* from index 0
+# Lessons of minigrad/kernels/: loops run over array *views* from index 0
 # (an index of unknown sign makes Numba add wrap-around code, and LLVM stops
 # vectorizing), helpers are inlined, and error_model="numpy" drops the
 # ZeroDivisionError branch. fastmath "contract" only fuses a*b + c into an FMA:

@@ -4,7 +4,7 @@ Read in this order: ``tensor.py`` (the Tensor and its operator sugar),
 ``ops/registry.py`` (what a primitive is), ``ops/*.py`` (the table of
 derivatives), ``autodiff.py`` (the backward pass), ``gradcheck.py`` (how we
 know the derivatives are right), then ``nn.py`` and ``optim.py``.
-``kernels.py`` holds the Numba kernels (with NumPy twins) behind logsumexp
+``kernels/`` holds the Numba kernels (with NumPy twins) behind logsumexp
 and softmax; ``_alloc.py`` why importing minigrad tunes glibc's malloc.
 """
 from minigrad import _alloc  # noqa: F401  (first: keeps freed arrays' pages in the process)
