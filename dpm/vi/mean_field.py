@@ -74,6 +74,12 @@ class CAVIResult:
 class MeanFieldGaussian(FactorizedGaussian, CAVIResult):
     """A factorized Gaussian fitted by CAVI, with the ELBO history."""
 
+    def __repr__(self):
+        # The histories can hold thousands of entries: show the answer, not them.
+        return (f"MeanFieldGaussian(means={self.means}, variances={self.variances}, "
+                f"iterations={self.iterations}, converged={self.converged}, "
+                f"elbo={self.elbo[-1]:.6g})")
+
     @property
     def mean_path(self):
         """The factor means after every single-factor update, shape (updates + 1, d)."""
