@@ -18,15 +18,22 @@ by row in both updates. The NumPy twins have the same signatures and use one
 n x m work buffer, which is the natural NumPy formulation.
 
 The work is bound by exp. With pip's llvmlite, np.exp inside a Numba loop is a
-scalar libm call that blocks vectorization, so `exp_finite` below writes exp as
-plain arithmetic (Cody-Waite reduction by ln 2, a degree-12 Taylor polynomial,
-2^n built from exponent bits) that LLVM vectorizes.
+scalar libm call that blocks vectorization, so the kernels use the project's
+one vectorizable exp, `minigrad.kernels.exp_log._exp_scalar` (exp as Cody-Waite
+reduction, Taylor polynomial and 2^n from exponent bits; within 2 ulp of np.exp,
+tested there), as the mixture and landscape kernels do. It is inlined with its
+caller's fastmath flags, and reassociation would fold its rounding step
+n = (t log2 e + SHIFTER) - SHIFTER into n = t log2 e, so the loops that call it
+allow only "contract" (a*b + c as one FMA). The max and sum along a row, which
+would need reassociation to vectorize as reductions, instead keep 8 running
+values side by side, updated lane by lane (`_max_difference`, `_lane_sum`).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from minigrad._numba import NUMBA_ENABLED, njit, prange
+from minigrad.kernels.exp_log import _exp_scalar
 
 # Columns per parallel block in the column update: 64 float64 = one 512-byte
 # stretch of a row, long enough to vectorize, with enough blocks for 2+ threads.
@@ -35,99 +42,101 @@ _ROW_CHUNK = 16
 # Waking the thread pool costs tens of microseconds per parallel region, two
 # regions per sweep: below this many matrix entries one thread is faster.
 _PARALLEL_MIN_SIZE = 65536
-
-_LOG2E = 1.4426950408889634
-# ln 2 split so that n * _LN2_HI is exact for |n| < 2**20 (fdlibm's constants).
-_LN2_HI = 6.93147180369123816490e-01
-_LN2_LO = 1.90821492927058770002e-10
-
-if NUMBA_ENABLED:
-    from numba import types
-    from numba.extending import intrinsic
-
-    @intrinsic
-    def _float_from_bits(typingctx, bits):
-        """Reinterpret the 64 bits of an int64 as a float64 (no conversion)."""
-        if bits != types.int64:
-            return None
-
-        def codegen(context, builder, signature, args):
-            return builder.bitcast(args[0], context.get_value_type(types.float64))
-
-        return types.float64(types.int64), codegen
-else:
-    def _float_from_bits(bits):
-        return float(np.int64(bits).view(np.float64))
+# Running maxima / partial sums kept side by side in a row reduction: one
+# AVX-512 register of float64 (two AVX2 ones), so the loop runs lane-wise.
+_LANES = 8
 
 
-# fastmath is safe here: the input is finite by contract (no inf/nan to
-# mistreat), and reassociation moves the result by rounding only. The result
-# has relative error <= (|x| + 3) * 1.2e-16 (the |x| part is the reduction
-# x - n ln 2 being reassociated) and absolute error <= 2.3e-16 for x <= 0, so in
-# a logsumexp, where every shifted argument is <= 0 and the largest term is 1,
-# the sum is as accurate as with np.exp. Results below 2**-1074 flush to 0.
-@njit(cache=True, fastmath=True)
-def exp_finite(x):
-    """exp(x) for finite x <= 709 by arithmetic LLVM can vectorize."""
-    x = max(x, -745.2)
-    n = np.floor(x * _LOG2E + 0.5)
-    r = (x - n * _LN2_HI) - n * _LN2_LO  # |r| <= ln2 / 2
-    # Taylor to degree 12: truncation (ln2/2)^13 / 13! < 2e-16.
-    p = 1.0 + r * (1.0 + r * (1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24 + r * (
-        1.0 / 120 + r * (1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320 + r * (
-            1.0 / 362880 + r * (1.0 / 3628800 + r * (1.0 / 39916800 + r * (
-                1.0 / 479001600))))))))))))
-    # 2^n as two normal powers of two, so n down to -1075 (subnormal results)
-    # never builds an invalid exponent field.
-    k = np.int64(n)
-    half = k >> 1
-    return p * _float_from_bits((half + 1023) << 52) * _float_from_bits((k - half + 1023) << 52)
+# The helpers below work on array views from index 0 (with an index of unknown
+# sign Numba adds negative-index wrap-around code and LLVM stops vectorizing).
+# Reductions along a row keep _LANES running values updated lane by lane:
+# elementwise, so LLVM vectorizes them without reassociating anything.
+@njit(cache=True, inline="always")
+def _max_difference(g, row, lanes):
+    """max_j (g_j - row_j) for views g, row of one length m >= 1 (exact: max has no rounding)."""
+    m = row.size
+    first = g[0] - row[0]
+    for lane in range(_LANES):
+        lanes[lane] = first
+    for j in range(0, m - _LANES + 1, _LANES):
+        for lane in range(_LANES):
+            d = g[j + lane] - row[j + lane]
+            lanes[lane] = d if d > lanes[lane] else lanes[lane]
+    best = first
+    for j in range(m - m % _LANES, m):
+        d = g[j] - row[j]
+        best = d if d > best else best
+    for lane in range(_LANES):
+        best = lanes[lane] if lanes[lane] > best else best
+    return best
 
 
-@njit(cache=True, parallel=True)
-def exp_finite_array(x):
-    """Elementwise `exp_finite` over a 1-D array (to test it against np.exp)."""
-    out = np.empty_like(x)
-    for i in prange(x.shape[0]):
-        out[i] = exp_finite(x[i])
-    return out
+@njit(cache=True, inline="always")
+def _lane_sum(e, lanes):
+    """sum_j e_j as _LANES partial sums in a fixed order (no fastmath needed)."""
+    m = e.size
+    for lane in range(_LANES):
+        lanes[lane] = 0.0
+    for j in range(0, m - _LANES + 1, _LANES):
+        for lane in range(_LANES):
+            lanes[lane] += e[j + lane]
+    rest = 0.0
+    for j in range(m - m % _LANES, m):
+        rest += e[j]
+    width = _LANES
+    while width > 1:  # pairwise: lanes[:w] += lanes[w:2w], w = 4, 2, 1
+        width //= 2
+        for lane in range(width):
+            lanes[lane] += lanes[lane + width]
+    return lanes[0] + rest
 
 
-@njit(cache=True, fastmath=True)
+# fastmath "contract" only: _exp_scalar is inlined with its caller's flags, and
+# reassociation could fold its rounding trick k = t log2(e) + SHIFTER,
+# n = k - SHIFTER into n = t log2(e) (see minigrad/kernels/exp_log.py).
+@njit(cache=True, fastmath={"contract"}, error_model="numpy")
+def _exp_scaled(g, row, shift, inv_reg, e):
+    """e_j = exp((g_j - row_j - shift) / reg) (views, so that the loop vectorizes)."""
+    for j in range(row.size):
+        e[j] = _exp_scalar((g[j] - row[j] - shift) * inv_reg)
+
+
+@njit(cache=True, error_model="numpy")
 def _row_softmax_rows(cost, g, reg, out, i0, i1):
     """out_i = reg log sum_j exp((g_j - C_ij) / reg) for rows i0 <= i < i1."""
-    m = cost.shape[1]
     inv_reg = 1.0 / reg
+    e, lanes = np.empty(cost.shape[1]), np.empty(_LANES)
     for i in range(i0, i1):
-        shift = g[0] - cost[i, 0]
-        for j in range(1, m):
-            shift = max(shift, g[j] - cost[i, j])
-        total = 0.0
-        for j in range(m):  # reassociating this sum changes it by rounding only
-            total += exp_finite((g[j] - cost[i, j] - shift) * inv_reg)
-        out[i] = shift + reg * np.log(total)
+        row = cost[i]
+        shift = _max_difference(g, row, lanes)
+        _exp_scaled(g, row, shift, inv_reg, e)
+        out[i] = shift + reg * np.log(_lane_sum(e, lanes))
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, fastmath={"contract"}, error_model="numpy")
 def _column_softmax_columns(cost, f, reg, out, j0, j1):
     """out_j = reg log sum_i exp((f_i - C_ij) / reg) for columns j0 <= j < j1.
 
     Walks the rows in order and keeps one running max and sum per column, so
-    the cost matrix is read along its rows (no strided column access).
+    the cost matrix is read along its rows (no strided column access) and the
+    inner loops are elementwise over a row's stretch: they vectorize as written.
     """
     n = cost.shape[0]
     inv_reg = 1.0 / reg
     width = j1 - j0
-    shift = np.empty(width)
-    for jj in range(width):  # start from row 0: no -inf under fastmath
-        shift[jj] = f[0] - cost[0, j0 + jj]
+    shift, total = np.empty(width), np.zeros(width)
+    row = cost[0, j0:j1]
+    for jj in range(width):
+        shift[jj] = f[0] - row[jj]
     for i in range(1, n):
+        row, f_i = cost[i, j0:j1], f[i]
         for jj in range(width):
-            shift[jj] = max(shift[jj], f[i] - cost[i, j0 + jj])
-    total = np.zeros(width)
+            d = f_i - row[jj]
+            shift[jj] = d if d > shift[jj] else shift[jj]
     for i in range(n):
+        row, f_i = cost[i, j0:j1], f[i]
         for jj in range(width):
-            total[jj] += exp_finite((f[i] - cost[i, j0 + jj] - shift[jj]) * inv_reg)
+            total[jj] += _exp_scalar((f_i - row[jj] - shift[jj]) * inv_reg)
     for jj in range(width):
         out[j0 + jj] = shift[jj] + reg * np.log(total[jj])
 
@@ -238,18 +247,26 @@ def sinkhorn_log_numpy(log_a, log_b, cost, reg, f, g, n_iter, tol):
     return sweep, error
 
 
-@njit(cache=True, parallel=True, fastmath=True)
+@njit(cache=True, fastmath={"contract"}, error_model="numpy")
+def _weighted_plan_row(f_i, g, row, inv_reg, e):
+    """e_j = exp((f_i + g_j - C_ij) / reg) C_ij for one row C_i. of the cost (views)."""
+    for j in range(row.size):
+        e[j] = _exp_scalar((f_i + g[j] - row[j]) * inv_reg) * row[j]
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
 def transport_cost_numba(cost, f, g, reg):
     """<P, C> = sum_ij exp((f_i + g_j - C_ij) / reg) C_ij without forming P."""
     n, m = cost.shape
     inv_reg = 1.0 / reg
-    total = 0.0
-    for i in prange(n):  # prange reduction: order of the sum changes rounding only
-        row_total = 0.0
-        for j in range(m):
-            row_total += exp_finite((f[i] + g[j] - cost[i, j]) * inv_reg) * cost[i, j]
-        total += row_total
-    return total
+    n_chunks = (n + _ROW_CHUNK - 1) // _ROW_CHUNK
+    chunk_totals = np.zeros(n_chunks)
+    for chunk in prange(n_chunks):  # one buffer per chunk of rows, not per row
+        e, lanes = np.empty(m), np.empty(_LANES)
+        for i in range(chunk * _ROW_CHUNK, min(n, (chunk + 1) * _ROW_CHUNK)):
+            _weighted_plan_row(f[i], g, cost[i], inv_reg, e)
+            chunk_totals[chunk] += _lane_sum(e, lanes)
+    return chunk_totals.sum()
 
 
 def transport_cost_numpy(cost, f, g, reg):
