@@ -7,24 +7,18 @@ named by its dotted path (``layers.0.weight``). The walk follows attribute
 insertion order, so names and order are deterministic, and a tensor reached
 twice (a shared weight) is listed once, under its first name.
 
-Checkpoints are ``.npz`` archives of ``state_dict()``. ``save`` writes a
-temporary file in the target's directory, fsyncs it and renames it over the
-target (``os.replace`` is atomic), so a crash leaves either the old
-checkpoint or the new one, never a torn file. ``load`` reads with
-``allow_pickle=False``: a checkpoint holds numbers and cannot run code.
+Checkpoints are ``.npz`` archives of ``state_dict()``, written atomically
+and read without pickle by :mod:`minigrad.checkpoint`.
 
     Linear:  y = x W + b,  W of shape (in, out),  W_ij, b_j ~ U(-1/sqrt(in), 1/sqrt(in))
     MLP:     h_0 = x,  h_k = act(Linear_k(h_{k-1})),  no act after the last layer
 """
 from __future__ import annotations
 
-import os
-import secrets
-import zipfile
-
 import numpy as np
 
 import minigrad as mg
+from minigrad.checkpoint import load_arrays, save_arrays
 from minigrad.tensor import Tensor
 
 
@@ -140,62 +134,6 @@ class Module:
         """Read a checkpoint written by ``save`` (no pickle) into the parameters."""
         self.load_state_dict(load_arrays(path))
         return self
-
-
-def save_arrays(path, arrays):
-    """Write {name: ndarray} as an ``.npz`` archive at exactly ``path``, atomically.
-
-    The archive is written member by member with ``allow_pickle=False`` (as
-    ``np.savez`` does, but without its keyword arguments, which would
-    collide with a parameter called ``file``), to a temporary file in the
-    same directory (a rename across file systems is not atomic), flushed and
-    fsynced, then renamed over ``path``.
-    """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
-    # O_EXCL: never reuse an existing file; mode 0o666 minus the umask, as open() would.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED,
-                                 allowZip64=True) as archive:
-                for name, array in arrays.items():
-                    with archive.open(f"{name}.npy", mode="w", force_zip64=True) as member:
-                        np.lib.format.write_array(member, np.asanyarray(array),
-                                                  allow_pickle=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory):
-    # Makes the rename itself durable on POSIX; directories cannot be opened everywhere.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
-
-
-def load_arrays(path):
-    """{name: ndarray} from an ``.npz`` archive, refusing pickled (object) arrays."""
-    try:
-        archive = np.load(os.fspath(path), allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise ValueError("it holds a single array, not an .npz archive of named arrays")
-        with archive:
-            return {name: archive[name] for name in archive.files}
-    except (ValueError, zipfile.BadZipFile) as error:
-        raise ValueError(f"cannot load checkpoint {os.fspath(path)!r}: {error}") from error
 
 
 # -------------------------------------------------------------------- layers
