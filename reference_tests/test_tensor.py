@@ -78,7 +78,9 @@ def test_ndarray_on_the_left_gives_a_tensor():
     results = [A + t, A - t, A * t, A / t, A ** Tensor(np.ones_like(A)), A.T @ t,
                np.float64(2.0) * t]
     assert all(type(r) is Tensor for r in results)
-    np.testing.assert_allclose((A.T @ t).data, A.T @ A)
+    for result, expected in zip(results, [A + A, A - A, A * A, A / A, A ** np.ones_like(A),
+                                          A.T @ A, 2.0 * A]):
+        np.testing.assert_allclose(result.data, expected, rtol=1e-15)
     (A * t).sum().backward()
     np.testing.assert_array_equal(t.grad, A)
 
@@ -188,9 +190,32 @@ METHODS = [
 ]
 
 
+# The same expressions in NumPy, as the value oracle (the Tensor methods share
+# NumPy's names except exp and log, spelled here as np.exp / np.log).
+METHOD_VALUES = {
+    "sum": lambda x: x.sum(),
+    "sum-axis": lambda x: x.sum(axis=0, keepdims=True) * np.array([1.0, 2.0, 3.0]),
+    "mean": lambda x: x.mean(),
+    "mean-axis": lambda x: x.mean(axis=1) * np.array([1.0, -1.0]),
+    "max": lambda x: x.max(),
+    "max-axis": lambda x: x.max(axis=1),
+    "reshape": lambda x: x.reshape(3, 2) * np.arange(6.0).reshape(3, 2),
+    "reshape-tuple": lambda x: x.reshape((6,)) * np.arange(6.0),
+    "transpose": lambda x: x.transpose() * np.arange(6.0).reshape(3, 2),
+    "transpose-axes": lambda x: x.reshape(1, 2, 3).transpose(2, 0, 1)
+    * np.arange(6.0).reshape(3, 1, 2),
+    "exp": np.exp,
+    "log": lambda x: np.log(x * x + 1.0),
+}
+
+
 @pytest.mark.parametrize("f,derivative,name", [
     pytest.param(*m, id=m[2]) for m in METHODS])
 def test_methods_values_and_gradients(f, derivative, name):
+    expected = METHOD_VALUES[name](A)
+    value = f(Tensor(A)).data
+    assert value.shape == np.shape(expected)
+    np.testing.assert_allclose(value, expected, rtol=1e-14)
     np.testing.assert_allclose(_grad(f, A), derivative(A), rtol=1e-12)
 
 
