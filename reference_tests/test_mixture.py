@@ -166,9 +166,11 @@ def test_kernels_match_numpy_twins(K, d):
 def test_monte_carlo_kl_to_normal_matches_quadrature():
     dist = GaussianMixture(W3, MU3, S3)
     q_loc, q_scale = 0.3, 2.5
-    integrand = lambda x: float(np.exp(dist.log_prob(np.array([x])).data[0])  # noqa: E731
-                                * (dist.log_prob(np.array([x])).data[0]
-                                   - st.norm.logpdf(x, q_loc, q_scale)))
+    # The reference uses scipy's densities only (not our log_prob): on [-30, 30] no pdf
+    # underflows to a log of 0, and beyond it the mixture's mass is below e^-400.
+    def integrand(x):
+        log_p = scipy_log_density(x, W3, MU3, S3)
+        return float(np.exp(log_p) * (log_p - st.norm.logpdf(x, q_loc, q_scale)))
     exact = integrate.quad(integrand, -30, 30, points=list(MU3), limit=200)[0]
     estimate, stderr = monte_carlo_kl_to_normal(dist, q_loc, q_scale, 200_000,
                                                 np.random.default_rng(5))
