@@ -60,6 +60,9 @@ def test_batched_parameters_broadcast():
 def test_one_dimensional_case_is_the_normal():
     dist = MultivariateNormal(np.array([0.5]), covariance_matrix=np.array([[4.0]]))
     x = np.linspace(-3, 3, 7)[:, None]
+    # against scipy's univariate normal (variance 4: sd 2), then our Normal agrees too
+    np.testing.assert_allclose(dist.log_prob(x).data, stats.norm(0.5, 2.0).logpdf(x[:, 0]),
+                               rtol=1e-13)
     np.testing.assert_allclose(dist.log_prob(x).data, Normal(0.5, 2.0).log_prob(x[:, 0]).data,
                                rtol=1e-13)
 
