@@ -137,6 +137,10 @@ def test_transform_inverts_and_log_det_is_log_abs_derivative(transform):
     y, log_det = transform.forward(xt)
     y.sum().backward()  # elementwise: the gradient of the sum is dy/dx pointwise
     np.testing.assert_allclose(log_det.data, np.log(np.abs(xt.grad)), rtol=1e-12, atol=1e-14)
+    # N2's numerical Jacobian: central differences of the forward map, O(h^2) error.
+    h = 1e-6 * (1 + np.abs(x))
+    numeric = (transform.forward(x + h)[0].data - transform.forward(x - h)[0].data) / (2 * h)
+    np.testing.assert_allclose(log_det.data, np.log(np.abs(numeric)), rtol=1e-7, atol=1e-8)
     x_back, inverse_log_det = transform.inverse(y.data)
     np.testing.assert_allclose(x_back.data, x, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(inverse_log_det.data, -log_det.data, rtol=1e-10, atol=1e-12)
