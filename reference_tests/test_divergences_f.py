@@ -104,6 +104,34 @@ def test_named_generator_matches_quadrature_and_closed_form(name, pair):
     assert_within_5se(estimate, truth)
 
 
+@pytest.mark.parametrize("name", ["forward_kl", "reverse_kl", "hellinger", "total_variation",
+                                  "pearson", "neyman"])
+def test_reported_stderr_matches_the_spread_of_replicas(name):
+    """The 5-standard-error tests trust ``Estimate.stderr``: check it independently.
+
+    Over R independent replicas the sample variance of the estimates over the
+    mean reported stderr^2 (each unbiased for Var_Q[f(p/q)] / n) is about
+    chi-square(R - 1) / (R - 1); the bounds are its 1e-6 quantiles. That
+    needs per-draw values with a finite fourth moment and moderate kurtosis:
+    for Pearson E_Q[(p/q)^8] = int p^8 / q^7 < inf iff s_q^2 > 7/8 s_p^2, for
+    Neyman int q^5 / p^4 < inf iff s_p^2 > 4/5 s_q^2; the scale ratio 2 below
+    leaves room to spare.
+    """
+    (m1, s1), (m2, s2) = LIGHT_P
+    if name == "pearson":
+        (m1, s1), (m2, s2) = (0.0, 1.0), (0.5, 2.0)
+    if name == "neyman":
+        (m1, s1), (m2, s2) = (0.0, 2.0), (0.5, 1.0)
+    rng = np.random.default_rng(9)
+    replicas = 400
+    estimates = [D.f_divergence(Normal(m1, s1), Normal(m2, s2), name, 100, rng)
+                 for _ in range(replicas)]
+    values = np.array([float(e) for e in estimates])
+    ratio = values.var(ddof=1) / np.mean([e.stderr ** 2 for e in estimates])
+    low, high = stats.chi2.ppf([1e-6, 1 - 1e-6], replicas - 1) / (replicas - 1)
+    assert low <= ratio <= high, (ratio, low, high)
+
+
 @pytest.mark.claim("K6")
 @pytest.mark.parametrize("name", ["hellinger", "hellinger_2", "total_variation", "forward_kl",
                                   "reverse_kl"])
