@@ -131,6 +131,24 @@ def test_monte_carlo_value_matches_quadrature_in_1d_and_2d():
         value(p2, g2, optimal_discriminator(p2, g2))
 
 
+def test_monte_carlo_error_matches_the_spread_of_replicas():
+    """The test above trusts ``error``; here it is checked independently.
+
+    Over R independent replicas the sample variance of the estimates over the
+    mean reported error^2 (each unbiased for Var / n) is about
+    chi-square(R - 1) / (R - 1); the bounds are its 1e-6 quantiles.
+    """
+    p, p_g = Normal(0.0, 1.0), GaussianMixture(*MIXTURE)
+    d_star = optimal_discriminator(p, p_g)
+    rng = np.random.default_rng(43)
+    replicas = 300
+    runs = [value(p, p_g, d_star, n=200, rng=rng) for _ in range(replicas)]
+    estimates = np.array([r.estimate for r in runs])
+    ratio = estimates.var(ddof=1) / np.mean([r.error ** 2 for r in runs])
+    low, high = stats.chi2.ppf([1e-6, 1 - 1e-6], replicas - 1) / (replicas - 1)
+    assert low <= ratio <= high, (ratio, low, high)
+
+
 @pytest.mark.claim("G1")
 def test_trained_logistic_discriminator_matches_d_star():
     """Logistic regression on (u, u^2), u = standardised x, trained by minigrad's Adam.
