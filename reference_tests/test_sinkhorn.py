@@ -35,6 +35,37 @@ def test_sinkhorn_tends_to_emd_as_reg_falls():
     assert values[-1] - exact < 1e-3 * exact
 
 
+def test_sinkhorn_plan_is_the_entropic_optimum_at_its_reg():
+    # The test above bounds <P_reg, C> - emd by reg log(n m) only, which a
+    # wrong reg (2 reg, reg / 2) still meets. Here the plan at a given reg is
+    # pinned down: the optimum of <P, C> - reg H(P) over couplings of a, b is
+    # the unique coupling with log P_ij = (f_i + g_j - C_ij) / reg (its KKT
+    # conditions), so log P + C / reg must be a sum of a row and a column term;
+    # and the cost must equal that of the plain matrix-scaling iteration
+    # u = a / (K v), v = b / (K^T u), K = exp(-C / reg), written out here
+    # (reg 0.1 against costs of order 1: K does not underflow).
+    rng = np.random.default_rng(45)
+    n, m, reg = 15, 11, 0.1
+    a, b, cost = random_problem(rng, n, m)
+    value, plan = sinkhorn(a, b, cost, reg, n_iter=100_000, tol=1e-13, return_plan=True)
+    log_plan = np.log(plan) + cost / reg
+    additive = (log_plan.mean(axis=1, keepdims=True) + log_plan.mean(axis=0, keepdims=True)
+                - log_plan.mean())
+    np.testing.assert_allclose(log_plan, additive, rtol=0, atol=1e-9)
+    kernel = np.exp(-cost / reg)
+    u, v = np.ones(n), np.ones(m)
+    for _ in range(100_000):
+        u = a / (kernel @ v)
+        v_new = b / (kernel.T @ u)
+        if np.max(np.abs(v_new - v) / v) < 1e-15:
+            break
+        v = v_new
+    scaled = u[:, None] * kernel * v_new[None, :]
+    np.testing.assert_allclose(scaled.sum(axis=1), a, rtol=1e-12)
+    np.testing.assert_allclose(plan, scaled, rtol=1e-8, atol=1e-15)
+    np.testing.assert_allclose(value, np.sum(scaled * cost), rtol=1e-10)
+
+
 def test_sinkhorn_plan_marginals_and_mass_scaling():
     rng = np.random.default_rng(41)
     a, b, cost = random_problem(rng, 30, 20)
