@@ -68,6 +68,17 @@ def test_emd_three_by_four_masses_example():
     assert plan.min() >= 0
     # the lecture's reading: the plan is a joint distribution with marginals a, b
     np.testing.assert_allclose(plan.sum(), 1.0, atol=1e-12)
+    # An oracle that is not an LP solver (emd and both LPs above run HiGHS):
+    # the masses are tenths, so split each point into 10 a_i (10 b_j) units of
+    # mass 1/10. The transport polytope with integer marginals has integer
+    # vertices (its constraint matrix is totally unimodular), so an optimal
+    # plan moves whole units and the EMD is the 10 x 10 assignment cost / 10,
+    # solved by linear_sum_assignment (Jonker-Volgenant).
+    units_x = np.repeat(np.arange(3), np.rint(10 * a).astype(int))
+    units_y = np.repeat(np.arange(4), np.rint(10 * b).astype(int))
+    unit_cost = cost[np.ix_(units_x, units_y)]
+    rows, cols = linear_sum_assignment(unit_cost)
+    np.testing.assert_allclose(value, unit_cost[rows, cols].sum() / 10, rtol=1e-12)
 
 
 @pytest.mark.claim("W1")
