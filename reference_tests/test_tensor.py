@@ -10,8 +10,9 @@ import minigrad
 from minigrad import Tensor
 
 A = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
-# Engine bug found here: Tensor.reshape/.transpose pass shape/axes positionally, so the
-# primitive takes them for a second input (a constant Tensor) and NumPy fails.
+# An engine bug found here (since fixed): Tensor.reshape/.transpose passed shape/axes
+# positionally, so the primitive took them for a second input. The method spellings
+# below (METHODS, test_reshape_and_transpose_method_spellings_match_numpy) guard it.
 def _grad(f, x):
     t = Tensor(x, requires_grad=True)
     f(t).sum().backward()
