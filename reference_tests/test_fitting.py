@@ -20,7 +20,7 @@ import functools
 
 import numpy as np
 import pytest
-from scipy import stats
+from scipy import integrate, optimize, stats
 
 from dpm.distributions import GaussianMixture, Normal
 from dpm.fitting import FitResult, exact_fit, fit_normal, tail_average
@@ -81,6 +81,44 @@ def test_exact_fit_forward_kl_is_moment_matching():
                                          abs=1e-4)
 
 
+# ------------------------------------------- an oracle for exact_fit's optima
+def scipy_divergence(divergence, mu, sigma):
+    """KL(N(mu, sigma) || P) or JSD(P, N(mu, sigma)) for the bimodal P, by scipy.integrate.quad
+    on scipy.stats densities (independent of dpm.quadrature and exact_fit)."""
+    def p(x):
+        return 0.5 * stats.norm.pdf(x, -MODE_LOC, MODE_SCALE) + 0.5 * stats.norm.pdf(
+            x, MODE_LOC, MODE_SCALE)
+
+    def integrand(x):
+        a, b = p(x), stats.norm.pdf(x, mu, sigma)
+        if divergence == "reverse_kl":
+            return b * (np.log(b) - np.log(a)) if b > 0 else 0.0
+        m = 0.5 * (a + b)
+        return ((0.5 * a * np.log(a / m) if a > 0 else 0.0)
+                + (0.5 * b * np.log(b / m) if b > 0 else 0.0))
+    edges = [-np.inf, *sorted({-MODE_LOC, mu, MODE_LOC}), np.inf]
+    return sum(integrate.quad(integrand, lo, hi, limit=200, epsabs=1e-13, epsrel=1e-11)[0]
+               for lo, hi in zip(edges[:-1], edges[1:]))
+
+
+def newton_step_to_scipy_optimum(divergence, point):
+    """H^-1 g of scipy_divergence at point (central differences): the distance from
+    point to the independent optimum; H must be positive definite (a minimum).
+    Steps: 1e-4 for g, 1e-3 for H, against quad's ~1e-13 absolute error."""
+    f = lambda mu, sigma: scipy_divergence(divergence, mu, sigma)  # noqa: E731
+    (mu, sigma), h, k = point, 1e-4, 1e-3
+    gradient = np.array([(f(mu + h, sigma) - f(mu - h, sigma)) / (2 * h),
+                         (f(mu, sigma + h) - f(mu, sigma - h)) / (2 * h)])
+    centre = f(mu, sigma)
+    d_mm = (f(mu + k, sigma) - 2 * centre + f(mu - k, sigma)) / k ** 2
+    d_ss = (f(mu, sigma + k) - 2 * centre + f(mu, sigma - k)) / k ** 2
+    d_ms = (f(mu + k, sigma + k) - f(mu + k, sigma - k) - f(mu - k, sigma + k)
+            + f(mu - k, sigma - k)) / (4 * k ** 2)
+    hessian = np.array([[d_mm, d_ms], [d_ms, d_ss]])
+    assert np.all(np.linalg.eigvalsh(hessian) > 0), hessian
+    return np.linalg.solve(hessian, gradient)
+
+
 # ---------------------------------------------------------------------- F3
 def _check_mode_fit(divergence, sign, seed):
     start = (sign * 1.0, 1.0)
@@ -90,6 +128,11 @@ def _check_mode_fit(divergence, sign, seed):
                      rng=np.random.default_rng(seed))
     assert np.sign(fit.loc) == sign
     assert_settled_at(fit, optimum, tail=1000)
+    # exact_fit (our Nelder-Mead on dpm.quadrature) is itself checked: it sits
+    # within 1% of the fit's standard error of the minimum of the scipy integral.
+    _, stderr = tail_average(fit.path, 1000)
+    step = newton_step_to_scipy_optimum(divergence, optimum)
+    assert np.all(np.abs(step) <= 0.01 * stderr), (step, stderr)
 
 
 @pytest.mark.claim("F3")
@@ -140,6 +183,13 @@ def test_fit_js_from_symmetric_start_stays_wide():
     loc, scale, value = exact("js", (0.0, 1.0))
     mode_value = exact("js", (1.0, 1.0))[2]
     assert abs(loc) < 1e-4 and 7.0 < scale < 7.6 and value > mode_value + 0.04
+    # The wide minimum from scipy alone: on mu = 0 (symmetry) minimise the
+    # quad integral over sigma; then check it is a minimum in (mu, sigma) too.
+    wide = optimize.minimize_scalar(lambda s: scipy_divergence("js", 0.0, s),
+                                    bracket=(5.0, 7.0, 10.0), tol=1e-10)
+    assert scale == pytest.approx(wide.x, abs=1e-5) and value == pytest.approx(wide.fun, abs=1e-11)
+    assert np.all(np.abs(newton_step_to_scipy_optimum("js", (0.0, wide.x))) < 1e-5)
+    assert wide.fun > scipy_divergence("js", *exact("js", (1.0, 1.0))[:2]) + 0.04
     fit = fit_normal(bimodal(), "js", (0.0, 1.0), steps=6000, lr=0.01, n=500,
                      rng=np.random.default_rng(7))
     assert_settled_at(fit, (loc, scale), tail=4000)
