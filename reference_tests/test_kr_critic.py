@@ -61,6 +61,27 @@ def test_kr_critic_lower_bound_and_shifted_gaussians():
 
 @pytest.mark.claim("W2")
 @pytest.mark.slow
+def test_kr_critic_stderr_matches_the_spread_of_replicas():
+    # The 5-standard-error tests trust result.stderr, which is computed on the
+    # points the critic was trained on (a function chosen from the data). Over
+    # R independent data sets and trainings the sample variance of w1 over the
+    # mean reported stderr^2 should be about chi-square(R - 1) / (R - 1); the
+    # bounds are its 1e-6 quantiles.
+    pytest.importorskip("minigrad.nn")
+    from scipy import stats
+    from dpm.wasserstein import kr_critic_w1
+    rng = np.random.default_rng(64)
+    replicas = 30
+    runs = [kr_critic_w1(rng.normal(0.0, 1.0, 500), rng.normal(1.5, 1.0, 500), steps=150, rng=rng)
+            for _ in range(replicas)]
+    w1 = np.array([r.w1 for r in runs])
+    ratio = w1.var(ddof=1) / np.mean([r.stderr ** 2 for r in runs])
+    low, high = stats.chi2.ppf([1e-6, 1 - 1e-6], replicas - 1) / (replicas - 1)
+    assert low <= ratio <= high, (ratio, low, high)
+
+
+@pytest.mark.claim("W2")
+@pytest.mark.slow
 def test_kr_critic_unequal_scales_against_quadrature():
     # W1(N(0, 1), N(1, 2)) = int |Phi(t) - Phi((t - 1) / 2)| dt by quadrature:
     # the CDFs cross, so the optimal critic is not monotone.
