@@ -259,7 +259,7 @@ def test_kl_of_a_discrete_law_has_the_score_function_gradient():
                            np.random.default_rng(16)), value)
 
 
-@pytest.mark.claim("K5")
+# Not a K5 test: K5 states the definition, symmetry and bound, not the gradient.
 def test_js_gradient_matches_finite_difference_of_quadrature():
     data = ("normal", 0.0, 1.0)
     h = 1e-4
