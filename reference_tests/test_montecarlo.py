@@ -36,6 +36,30 @@ def exact_mean_and_variance(h, mu, s):
     return mean, variance, np.sqrt(fourth - variance ** 2)
 
 
+def assert_stderr_matches(stderr, variance, spread, n):
+    """stderr * sqrt(n) is a sample sd: within 5 of its own sds of the exact sd.
+
+    ``spread`` is the sd of one squared deviation, sqrt(mu_4 - variance^2); by the delta
+    method the sample sd of n draws has sd spread / (2 sqrt(variance) sqrt(n)).
+    """
+    sd = np.sqrt(variance)
+    assert np.all(np.abs(stderr * np.sqrt(n) - sd) <= 5 * spread / (2 * sd * np.sqrt(n))), (
+        stderr, sd / np.sqrt(n))
+
+
+def discrete_moments(per_outcome, probs):
+    """(mean, variance, sqrt(mu_4 - variance^2)) of a function of a discrete draw, exactly.
+
+    ``per_outcome[k]`` is the value (any shape) at outcome k of probability probs[k].
+    """
+    per_outcome, probs = np.asarray(per_outcome, float), np.asarray(probs, float)
+    w = probs.reshape((-1,) + (1,) * (per_outcome.ndim - 1))
+    mean = np.sum(w * per_outcome, axis=0)
+    variance = np.sum(w * (per_outcome - mean) ** 2, axis=0)
+    fourth = np.sum(w * (per_outcome - mean) ** 4, axis=0)
+    return mean, variance, np.sqrt(fourth - variance ** 2)
+
+
 # ------------------------------------------------------------------ M1
 @pytest.mark.claim("M1")
 def test_expectation_is_within_five_standard_errors_and_shrinks_as_one_over_root_n():
@@ -106,6 +130,9 @@ def test_gradient_estimators_unbiased_with_the_exact_variances(objective):
             mean, variance, spread = exact_mean_and_variance(exact[estimator][param], mu, s)
             assert mean == pytest.approx(true[param], abs=1e-8)        # each is unbiased
             assert abs(g.variance - variance) <= 5 * spread / np.sqrt(n), (estimator, param)
+            # the standard error the 5-SE checks rely on: sd / sqrt(n), within 5 sd of the
+            # sample sd (delta method: spread / (2 sd sqrt(n)))
+            assert_stderr_matches(g.stderr, variance, spread, n)
             exact_variance[estimator, param] = variance
     # The margins below hold for the exact (quadrature) variances first: pathwise /
     # score-function is 0.13 and 0.09 (x^2, loc and scale), 0.08 and 0.11 (sin x); the
@@ -150,14 +177,24 @@ def test_score_function_gradient_of_discrete_laws_matches_closed_form():
     true = pi * (values - pi @ values)        # d/dlogits sum_k pi_k f_k
     rng = np.random.default_rng(10)
     f = lambda c: Tensor(values[c.data.astype(int)])                      # noqa: E731
-    for baseline in (None, "mean", lambda params: 0.2):
+    # One draw k gives (f_k - b) d/dlogits log pi_k = (f_k - b)(e_k - pi): its exact
+    # moments are sums over the 3 outcomes (the leave-one-out mean baseline tends to E f).
+    for baseline, b in ((None, 0.0), ("mean", pi @ values), (lambda params: 0.2, 0.2)):
         g = score_function_gradient(f, lambda logits: Categorical(logits=logits),
                                     {"logits": np.log(pi)}, 50_000, rng, baseline)["logits"]
         assert np.all(np.abs(g.mean - true) <= 5 * g.stderr), (baseline, g)
+        mean, variance, spread = discrete_moments(
+            [(values[k] - b) * (np.eye(3)[k] - pi) for k in range(3)], pi)
+        np.testing.assert_allclose(mean, true, atol=1e-15)
+        assert_stderr_matches(g.stderr, variance, spread, 50_000)
     p = 0.3                                   # d/dp E_{Bern(p)}[(x - 0.2)^2] = 0.64 - 0.04
     g = score_function_gradient(lambda x: (x - 0.2) ** 2, lambda probs: Bernoulli(probs=probs),
                                 {"probs": p}, 50_000, rng)["probs"]
     assert abs(g.mean - 0.6) <= 5 * g.stderr
+    # one draw: (x - 0.2)^2 d/dp log p(x), with d/dp log p(x) = -1/(1-p) at 0, 1/p at 1
+    mean, variance, spread = discrete_moments([0.04 * -1 / (1 - p), 0.64 / p], [1 - p, p])
+    assert mean == pytest.approx(0.6, rel=1e-14)
+    assert_stderr_matches(g.stderr, variance, spread, 50_000)
 
 
 def test_gradient_estimators_reject_bad_use():
