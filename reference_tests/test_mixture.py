@@ -172,10 +172,24 @@ def test_monte_carlo_kl_to_normal_matches_quadrature():
         log_p = scipy_log_density(x, W3, MU3, S3)
         return float(np.exp(log_p) * (log_p - st.norm.logpdf(x, q_loc, q_scale)))
     exact = integrate.quad(integrand, -30, 30, points=list(MU3), limit=200)[0]
-    estimate, stderr = monte_carlo_kl_to_normal(dist, q_loc, q_scale, 200_000,
+    n = 200_000
+    estimate, stderr = monte_carlo_kl_to_normal(dist, q_loc, q_scale, n,
                                                 np.random.default_rng(5))
     assert abs(estimate - exact) <= 5 * stderr
     assert stderr < 0.01
+    # The standard error itself, against the exact sd of one log-ratio (quadrature of its
+    # second and fourth central moments): stderr sqrt(n) is a sample sd, whose own sd is
+    # sqrt(mu_4 - var^2) / (2 sd sqrt(n)) by the delta method.
+    def central_moment(power):
+        def integrand_k(x):
+            log_p = scipy_log_density(x, W3, MU3, S3)
+            return float(np.exp(log_p) * (log_p - st.norm.logpdf(x, q_loc, q_scale) - exact)
+                         ** power)
+        return integrate.quad(integrand_k, -30, 30, points=list(MU3), limit=200)[0]
+    variance, fourth = central_moment(2), central_moment(4)
+    sd = np.sqrt(variance)
+    assert abs(stderr * np.sqrt(n) - sd) <= 5 * np.sqrt(fourth - variance ** 2) / (
+        2 * sd * np.sqrt(n)), (stderr, sd / np.sqrt(n))
 
 
 @pytest.mark.parametrize("args, name", [
