@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.stats as st
+from scipy import integrate
 
 from minigrad._numba import NUMBA_ENABLED
 from dpm import _landscape_kernels as lk
@@ -34,6 +35,24 @@ def reference(target, divergence, mu, sigma):
     return quadrature.js(target, model)
 
 
+def scipy_reference(divergence, mu, sigma):
+    """The divergence between BIMODAL and N(mu, sigma) by scipy.integrate.quad on scipy.stats
+    log-densities (a density may underflow where its log does not), split at the modes and
+    at mu."""
+    def integrand(x):
+        log_p = np.logaddexp(st.norm.logpdf(x, -7.3, 1.4), st.norm.logpdf(x, 7.3, 1.4)) - np.log(2)
+        log_q = st.norm.logpdf(x, mu, sigma)
+        if divergence == "forward_kl":
+            return np.exp(log_p) * (log_p - log_q)
+        if divergence == "reverse_kl":
+            return np.exp(log_q) * (log_q - log_p)
+        log_m = np.logaddexp(log_p, log_q) - np.log(2)
+        return 0.5 * (np.exp(log_p) * (log_p - log_m) + np.exp(log_q) * (log_q - log_m))
+    edges = [-np.inf, *sorted({-7.3, mu, 7.3}), np.inf]
+    return sum(integrate.quad(integrand, lo, hi, limit=400, epsabs=1e-13, epsrel=1e-12)[0]
+               for lo, hi in zip(edges[:-1], edges[1:]))
+
+
 def log_density(target, x):
     if isinstance(target, Normal):
         return st.norm.logpdf(x, float(target.loc.data), float(target.scale.data))
@@ -48,6 +67,10 @@ def test_quadrature_landscape_matches_adaptive_quadrature(divergence):
     values = quadrature_landscape(BIMODAL, divergence, mus, sigmas)
     expected = [[reference(BIMODAL, divergence, m, s) for m in mus] for s in sigmas]
     np.testing.assert_allclose(values, expected, rtol=1e-9, atol=1e-10)
+    # dpm.quadrature is our code too: the same grid by scipy.integrate.quad on
+    # scipy.stats densities, written here.
+    by_scipy = [[scipy_reference(divergence, m, s) for m in mus] for s in sigmas]
+    np.testing.assert_allclose(values, by_scipy, rtol=1e-8, atol=1e-10)
 
 
 @pytest.mark.claim("F5")
