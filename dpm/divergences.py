@@ -36,7 +36,7 @@ import numpy as np
 import minigrad as mg
 from minigrad import Tensor, as_tensor
 from dpm.distributions.base import resolve_rng
-from dpm.montecarlo import _check_n
+from dpm.montecarlo import check_sample_size
 
 LOG2 = float(np.log(2.0))
 
@@ -129,7 +129,7 @@ def kl(p, q, n, rng=None):
     rsample, score function otherwise; always pathwise in Q's. Reference:
     Kullback and Leibler (1951); lecture 000, "Forward KL".
     """
-    n, rng = _check_n(n), resolve_rng(rng)
+    n, rng = check_sample_size(n), resolve_rng(rng)
     return _estimate(_sampled_values(
         p, n, rng, "p", lambda x, log_p: log_p - _log_density(q, x, "q")))
 
@@ -163,7 +163,7 @@ def reverse_kl(data, model, n, rng=None):
     raises TypeError. Reference: lecture 000, "Reverse KL"; Kingma and
     Welling (2014) for the pathwise gradient.
     """
-    n, rng = _check_n(n), resolve_rng(rng)
+    n, rng = check_sample_size(n), resolve_rng(rng)
     z, _ = _draw(model, n, rng, "model", reparameterized=True)
     return _estimate(_log_density(model, z, "model") - _log_density(data, z, "data"))
 
@@ -179,7 +179,7 @@ def cross_entropy(data, model, n=None, rng=None):
     lecture 000, "Forward KL" (KL = cross-entropy - entropy).
     """
     if hasattr(data, "sample") or hasattr(data, "rsample"):
-        n, rng = _check_n(n), resolve_rng(rng)
+        n, rng = check_sample_size(n), resolve_rng(rng)
         x, reparameterized = _draw(data, n, rng, "data")
         values = -_log_density(model, x, "model")
         if not reparameterized:  # score term for the data's parameters, if it has a density
@@ -194,7 +194,7 @@ def cross_entropy(data, model, n=None, rng=None):
                          f"{_name(data)} of shape {samples.shape}")
     if n is not None and n != len(samples):
         raise ValueError(f"n = {n} differs from the {len(samples)} samples given; pass n=None")
-    _check_n(len(samples))
+    check_sample_size(len(samples))
     return _estimate(-_log_density(model, data if isinstance(data, Tensor) else samples, "model"))
 
 
@@ -210,7 +210,7 @@ def js_divergence(p, q, n, rng=None):
     (1991); lecture 000, "Jensen-Shannon divergence"; Goodfellow et al.
     (2014) for the GAN value 2 JSD - log 4.
     """
-    n, rng = _check_n(n), resolve_rng(rng)
+    n, rng = check_sample_size(n), resolve_rng(rng)
 
     def half(own, other, role, other_role):
         def g(x, log_own):
@@ -283,7 +283,7 @@ def f_divergence(p, q, f, n, rng=None):
         f_of_log_t = lambda s: as_tensor(f(mg.exp(s)))  # noqa: E731
     else:
         raise TypeError(f"f must be a generator name or a callable f(t), got {_name(f)}")
-    n, rng = _check_n(n), resolve_rng(rng)
+    n, rng = check_sample_size(n), resolve_rng(rng)
     return _estimate(_sampled_values(
         q, n, rng, "q", lambda y, log_q: f_of_log_t(_log_density(p, y, "p") - log_q)))
 

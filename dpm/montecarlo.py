@@ -31,6 +31,8 @@ is sample i's gradient.
 """
 from __future__ import annotations
 
+import math
+import numbers
 from typing import NamedTuple
 
 import numpy as np
@@ -47,9 +49,13 @@ class GradientEstimate(NamedTuple):
     n: int
 
 
-def _check_n(n):
-    if int(n) != n or n < 2:
-        raise ValueError(f"n must be an integer >= 2 (a standard error needs two draws), got {n}")
+def check_sample_size(n):
+    """``n`` as an int, or ValueError: a whole number >= 2 (a standard error needs two draws)."""
+    whole = (isinstance(n, numbers.Real) and not isinstance(n, bool) and math.isfinite(n)
+             and int(n) == n)
+    if not whole or n < 2:
+        raise ValueError(f"n must be an integer >= 2 (a standard error needs two draws), "
+                         f"got {n!r}")
     return int(n)
 
 
@@ -64,7 +70,7 @@ def expectation(f, dist, n, rng):
     to per-draw values of shape (n,) or (n, ...); the estimate has the trailing
     shape (a float for scalar f). ``rng`` is a numpy Generator.
     """
-    n = _check_n(n)
+    n = check_sample_size(n)
     values = _values(f(dist.sample((n,), rng)))
     if values.ndim == 0 or values.shape[0] != n:
         raise ValueError(f"f must return one value per draw (leading axis {n}), got shape "
@@ -124,7 +130,7 @@ def pathwise_gradient(f, dist_factory, params, n, rng):
     to n per-draw values (trailing axes are summed). Returns
     ``{name: GradientEstimate}`` with means of each parameter's shape.
     """
-    n = _check_n(n)
+    n = check_sample_size(n)
     arrays, leaves = _replicated_leaves(params, n)
     dist = dist_factory(**leaves)
     if not dist.has_rsample:
@@ -151,7 +157,7 @@ def score_function_gradient(f, dist_factory, params, n, rng, baseline=None):
     - a callable ``baseline(params) -> number``: a constant b, e.g. a known or
       running estimate of E[f].
     """
-    n = _check_n(n)
+    n = check_sample_size(n)
     arrays, leaves = _replicated_leaves(params, n)
     dist = dist_factory(**leaves)
     x = dist.sample((), rng)

@@ -19,7 +19,8 @@ import minigrad as mg
 from minigrad import Tensor
 from dpm.distributions import Bernoulli, Categorical, Normal
 from dpm.montecarlo import (
-    compare_gradient_estimators, expectation, pathwise_gradient, score_function_gradient)
+    check_sample_size, compare_gradient_estimators, expectation, pathwise_gradient,
+    score_function_gradient)
 
 
 def normal_moment(h, mu, s, power=1, center=0.0):
@@ -209,3 +210,13 @@ def test_gradient_estimators_reject_bad_use():
         pathwise_gradient(lambda x: x, lambda loc: Normal(loc, 1.0), {}, 10, rng)
     with pytest.raises(ValueError, match="n must be"):
         pathwise_gradient(lambda x: x, lambda loc: Normal(loc, 1.0), {"loc": 0.0}, 1, rng)
+
+
+@pytest.mark.parametrize("n", [1, 0, -5, 2.5, None, True, float("nan"), float("inf"), "100"])
+def test_sample_size_must_be_a_whole_number_of_at_least_two(n):
+    with pytest.raises(ValueError, match=r"n must be an integer >= 2.*got"):
+        expectation(lambda x: x, Normal(0.0, 1.0), n, np.random.default_rng(0))
+
+
+def test_sample_size_accepts_whole_floats_and_numpy_integers():
+    assert check_sample_size(10.0) == 10 and check_sample_size(np.int64(7)) == 7
