@@ -80,7 +80,8 @@ def load_digits(binarize: bool = False, threshold: int = 8, scale: bool = True):
         raise ValueError(f"scale={scale!r}: expected True or False")
     if isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, (int, np.integer)) \
             or not 1 <= threshold <= PIXEL_MAX:
-        raise ValueError(f"threshold={threshold!r}: expected an integer pixel count in 1..{PIXEL_MAX}")
+        raise ValueError(f"threshold={threshold!r}: expected an integer pixel count "
+                         f"in 1..{PIXEL_MAX}")
     table = _digits_table()
     counts = table[:, :N_PIXELS]
     labels = table[:, N_PIXELS].copy()

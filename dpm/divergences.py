@@ -328,7 +328,8 @@ def mmd(x, y, kernel="gaussian", bandwidth=1.0):
     """
     x, y = _as_points(x, "x"), _as_points(y, "y")
     if x.shape[1] != y.shape[1]:
-        raise ValueError(f"x and y must have the same dimension, got shapes {x.shape} and {y.shape}")
+        raise ValueError(f"x and y must have the same dimension, got shapes {x.shape} "
+                         f"and {y.shape}")
     if isinstance(kernel, str):
         if kernel != "gaussian":
             raise ValueError(f"kernel must be 'gaussian' or a callable, got {kernel!r}")

@@ -1,4 +1,4 @@
-"""Loss landscapes: a divergence between a 1-D target P and N(mu, sigma) over a (mu, sigma) grid (F5).
+"""Loss landscapes: a divergence of N(mu, sigma) from a 1-D target P over a (mu, sigma) grid (F5).
 
 Lecture 000 ("Forward KL / Reverse KL / JS Divergence: Loss Landscape")
 draws, for the bimodal target P = 1/2 N(-7.3, 1.4) + 1/2 N(7.3, 1.4),

@@ -42,7 +42,7 @@ from minigrad import Tensor
 
 
 class GradientEstimate(NamedTuple):
-    """A Monte Carlo gradient: mean of n per-sample gradients, its standard error, their variance."""
+    """A Monte Carlo gradient: mean of n per-sample gradients, its stderr, their variance."""
     mean: np.ndarray
     stderr: np.ndarray
     variance: np.ndarray

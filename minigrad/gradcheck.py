@@ -51,7 +51,8 @@ def _compare(which, index, analytic, numeric, atol, rtol):
     if not abs(analytic - numeric) <= atol + rtol * abs(numeric):
         raise GradcheckError(
             f"gradient mismatch for input {which} at index {index}: reverse-mode "
-            f"{analytic!r}, finite differences {numeric!r} (|diff| = {abs(analytic - numeric):.3g})")
+            f"{analytic!r}, finite differences {numeric!r} "
+            f"(|diff| = {abs(analytic - numeric):.3g})")
 
 
 def gradcheck(f, inputs, eps=1e-6, atol=1e-6, rtol=1e-4, seed=0):

@@ -206,4 +206,5 @@ class Distribution:
         raise NotImplementedError(f"{type(self).__name__} has no closed-form entropy")
 
     def __repr__(self):
-        return f"{type(self).__name__}(batch_shape={self.batch_shape}, event_shape={self.event_shape})"
+        return (f"{type(self).__name__}(batch_shape={self.batch_shape}, "
+                f"event_shape={self.event_shape})")
