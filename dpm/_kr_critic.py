@@ -221,7 +221,7 @@ def _split(name, points, holdout, fresh, which, rng):
         held_out = held_out.reshape(held_out.shape[0], -1)
         if held_out.shape[1] != points.shape[1] or held_out.shape[0] < 2:
             raise ValueError(f"fresh[{which}] must hold at least 2 points of dimension {points.shape[1]}, "
-                             f"got shape {fresh[which].shape}")
+                             f"got shape {np.shape(fresh[which])}")
         return points, held_out
     if not np.isfinite(holdout) or not 0 <= holdout < 1:
         raise ValueError(f"holdout must be a fraction in [0, 1), got {holdout}")

@@ -55,11 +55,14 @@ def test_lipschitz_envelope_matches_brute_force(d):
 
 
 def exact_w1_unequal_scales():
-    """W1(N(0, 1), N(1, 2)) = int |Phi(t) - Phi((t - 1) / 2)| dt by quadrature, split where the CDFs cross (t = -1)."""
+    """W1(N(0, 1), N(1, 2)) = int |Phi(t) - Phi((t - 1) / 2)| dt by quadrature,
+    split where the CDFs cross (t = -1)."""
     from scipy import integrate
+
     def gap(t):
         return abs(scipy.stats.norm.cdf(t) - scipy.stats.norm.cdf(t, 1.0, 2.0))
-    return sum(integrate.quad(gap, low, high, epsabs=1e-13)[0] for low, high in ((-np.inf, -1.0), (-1.0, np.inf)))
+    return sum(integrate.quad(gap, low, high, epsabs=1e-13)[0]
+               for low, high in ((-np.inf, -1.0), (-1.0, np.inf)))
 
 
 @pytest.mark.claim("W2")
