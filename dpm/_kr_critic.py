@@ -107,10 +107,11 @@ def kr_critic_w1(x, y, hidden=(64, 64), steps=500, lr=1e-3, rng=None, penalty="g
     1 + 1/penalty_weight), so the estimate uses one of two functions that are
     1-Lipschitz everywhere, built from f on the training points: the envelope
     g of f (`lipschitz_envelope`) and the envelope of the lecture's f / K,
-    K = f's Lipschitz constant on those points (equal to f / K there). The
-    one with the larger gap on the training points is h. (f / K alone suffers
-    from any single steep stretch of f; the envelope alone from a uniformly
-    flat f.)
+    K = f's Lipschitz constant on those points (equal to f / K there when K
+    is exact). The one with the larger gap on the training points is h. (f / K
+    alone suffers from any single steep stretch of f; the envelope alone from
+    a uniformly flat f. Off the training points f / K itself may be steeper
+    than 1, so the reported lecture form gap / K is not certified there.)
 
     Held-out estimate. h was chosen to fit the training points, so its gap
     there (`w1_train`) is biased upward and its sample variance understates

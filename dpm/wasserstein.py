@@ -26,8 +26,9 @@ How it is computed here.
   numbers of equally weighted points, solved exactly as an assignment problem.
 - `sinkhorn`: entropic relaxation solved in the log domain (biased upward by
   at most reg * log(n m) in cost; tends to `emd` as reg -> 0).
-- `kr_critic_w1`: a Lipschitz-constrained minigrad MLP trained on the dual
-  (code in dpm/_kr_critic.py).
+- `kr_critic_w1`: a Lipschitz-constrained minigrad MLP trained on the dual,
+  its gap measured on held-out points (on its training points it would be
+  biased upward by overfitting); code in dpm/_kr_critic.py.
 
 References: Villani, Optimal Transport (2009), ch. 5-6; Peyre & Cuturi,
 Computational Optimal Transport (2019), ch. 2-4; Arjovsky, Chintala & Bottou,
