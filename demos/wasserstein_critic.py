@@ -90,8 +90,9 @@ def main(argv=None):
     fresh = rng.normal(P_LOC, P_SCALE, n), rng.normal(Q_LOC, Q_SCALE, n)
 
     w1_exact, w1_empirical = exact_w1(), wasserstein_1d(*fresh)
-    penalised = kr_critic_w1(x, y, hidden=hidden, steps=steps, rng=rng, penalty="gradient", fresh=fresh)
-    clipped = kr_critic_w1(x, y, hidden=hidden, steps=steps, rng=rng, penalty="clip", fresh=fresh)
+    common = dict(hidden=hidden, steps=steps, rng=rng, fresh=fresh)
+    penalised = kr_critic_w1(x, y, penalty="gradient", **common)
+    clipped = kr_critic_w1(x, y, penalty="clip", **common)
     lecture_form = penalised.gap / penalised.lipschitz
     z = (penalised.w1 - w1_exact) / penalised.stderr
     report("w1_exact", w1_exact, source="int |F - G| by quadrature")
@@ -99,13 +100,13 @@ def main(argv=None):
     report("w1_critic", penalised.w1, source=f"KR dual, one-sided gradient penalty, {steps} steps, "
            f"on the fresh samples; stderr {penalised.stderr:.2g}, {z:+.1f} stderr from w1_exact "
            "(unbiased for E_P h - E_Q h <= w1_exact); <= w1_empirical by weak duality")
-    report("w1_critic_in_sample", penalised.w1_train, source=f"the same critic on its {n} + {n} training "
-           "points: <= their exact W1, but biased upward on average as an estimate of w1_exact "
-           "(the critic fitted them)")
+    report("w1_critic_in_sample", penalised.w1_train,
+           source=f"the same critic on its {n} + {n} training points: <= their exact W1, "
+           "but biased upward on average as an estimate of w1_exact (the critic fitted them)")
     report("w1_critic_lecture_form", lecture_form, source="gap / K on the fresh samples, "
            "K = critic's Lipschitz constant on the training points")
-    report("w1_critic_clip", clipped.w1, source="weight clipping at 0.01 (WGAN), on the fresh samples: "
-           "a weaker critic")
+    report("w1_critic_clip", clipped.w1,
+           source="weight clipping at 0.01 (WGAN), on the fresh samples: a weaker critic")
 
     grid = np.linspace(-6.0, 8.0, 401)
     plot(grid, [("optimal potential f*, f*' = sign(G - F)", optimal_potential(grid), "k-"),

@@ -26,9 +26,10 @@ class KRCritic(NamedTuple):
     """Result of `kr_critic_w1` (values in the units of the samples)."""
     w1: float           # mean h(x') - mean h(y') on the held-out points x', y' (see kr_critic_w1)
     critic: object      # minigrad.nn.MLP f acting on standardised points (see `standardise`)
-    gap: float          # s (mean f(x') - mean f(y')) on the held-out points, s the standardising scale
-    lipschitz: float    # f's Lipschitz constant K on the standardised training points: gap / K is the lecture's form
-    stderr: float       # standard error of w1: sqrt(var h(x') / n' + var h(y') / m') on the held-out points
+    gap: float          # s (mean f(x') - mean f(y')) held out, s the standardising scale
+    lipschitz: float    # f's Lipschitz constant K on the standardised training points
+    #                     (gap / K is the lecture's form)
+    stderr: float       # standard error of w1: sqrt(var h(x') / n' + var h(y') / m'), held out
     standardise: tuple  # (centre, scale): the critic sees (point - centre) / scale
     w1_train: float     # mean h(x) - mean h(y) on the training points: in-sample, biased upward
 
@@ -153,7 +154,8 @@ def kr_critic_w1(x, y, hidden=(64, 64), steps=500, lr=1e-3, rng=None, penalty="g
         if not np.isfinite(value) or value <= 0:
             raise ValueError(f"{name} must be a finite number > 0, got {value}")
     rng = np.random.default_rng(rng)
-    (x, x_test), (y, y_test) = _split("x", x, holdout, fresh, 0, rng), _split("y", y, holdout, fresh, 1, rng)
+    x, x_test = _split("x", x, holdout, fresh, 0, rng)
+    y, y_test = _split("y", y, holdout, fresh, 1, rng)
     pooled = np.concatenate([x, y])
     centre, scale = pooled.mean(axis=0), pooled.std()
     scale = scale if scale > 0 else 1.0
@@ -201,8 +203,8 @@ def kr_critic_w1(x, y, hidden=(64, 64), steps=500, lr=1e-3, rng=None, penalty="g
     split = (n, train.shape[0], train.shape[0] + n_test)  # x | y | x' | y'
 
     def mean_gap(h):
-        parts = np.split(h, split)
-        return parts[0].mean() - parts[1].mean(), parts[2].mean() - parts[3].mean(), parts[2], parts[3]
+        h_x, h_y, h_x_test, h_y_test = np.split(h, split)
+        return h_x.mean() - h_y.mean(), h_x_test.mean() - h_y_test.mean(), h_x_test, h_y_test
 
     best = max((envelope, scaled), key=lambda h: mean_gap(h)[0])  # chosen on the training points
     w1_train, w1, h_x, h_y = mean_gap(best)
@@ -216,23 +218,25 @@ def _split(name, points, holdout, fresh, which, rng):
     """(training points, held-out points) of one sample: see kr_critic_w1's holdout and fresh."""
     if fresh is not None:
         if not isinstance(fresh, (tuple, list)) or len(fresh) != 2:
-            raise ValueError(f"fresh must be a pair (x_fresh, y_fresh) of samples, got {type(fresh).__name__}")
+            raise ValueError("fresh must be a pair (x_fresh, y_fresh) of samples, "
+                             f"got {type(fresh).__name__}")
         from dpm.wasserstein import _samples
         held_out = _samples(f"fresh[{which}]", fresh[which])
         held_out = held_out.reshape(held_out.shape[0], -1)
         if held_out.shape[1] != points.shape[1] or held_out.shape[0] < 2:
-            raise ValueError(f"fresh[{which}] must hold at least 2 points of dimension {points.shape[1]}, "
-                             f"got shape {np.shape(fresh[which])}")
+            raise ValueError(f"fresh[{which}] must hold at least 2 points of dimension "
+                             f"{points.shape[1]}, got shape {np.shape(fresh[which])}")
         return points, held_out
     if not np.isfinite(holdout) or not 0 <= holdout < 1:
         raise ValueError(f"holdout must be a fraction in [0, 1), got {holdout}")
     if holdout == 0:
         if points.shape[0] < 2:
-            raise ValueError(f"{name} needs at least 2 points for a standard error, got {points.shape[0]}")
+            raise ValueError(f"{name} needs at least 2 points for a standard error, "
+                             f"got {points.shape[0]}")
         return points, points
     k = int(round(holdout * points.shape[0]))
     if k < 2 or k == points.shape[0]:
-        raise ValueError(f"holdout={holdout} holds out {k} of the {points.shape[0]} points of {name}; "
-                         f"need at least 2 held out and 1 to train")
+        raise ValueError(f"holdout={holdout} holds out {k} of the {points.shape[0]} points of "
+                         f"{name}; need at least 2 held out and 1 to train")
     order = rng.permutation(points.shape[0])
     return points[order[k:]], points[order[:k]]

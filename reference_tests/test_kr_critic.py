@@ -50,7 +50,8 @@ def test_lipschitz_envelope_matches_brute_force(d):
     queries[:3] = points[:3]
     distances = np.linalg.norm(queries[:, None, :] - points[None, :, :], axis=-1)
     at_queries, _ = lipschitz_envelope(points, values, queries=queries)
-    np.testing.assert_allclose(at_queries, np.min(values[None, :] + distances, axis=1), rtol=1e-12, atol=1e-12)
+    expected_at_queries = np.min(values[None, :] + distances, axis=1)
+    np.testing.assert_allclose(at_queries, expected_at_queries, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(at_queries[:3], envelope[:3], rtol=1e-12, atol=1e-12)
 
 
@@ -93,7 +94,8 @@ def test_kr_critic_weak_duality_on_the_points_it_is_measured_on():
     x_fresh, y_fresh = rng.normal(0.0, 1.0, 800), rng.normal(1.0, 2.0, 600)
     held_out = kr_critic_w1(x, y, steps=100, rng=rng, fresh=(x_fresh, y_fresh))
     assert held_out.w1 <= wasserstein_1d(x_fresh, y_fresh) + 1e-12
-    assert held_out.w1 - exact_w1_unequal_scales() <= 5 * held_out.stderr, (held_out.w1, held_out.stderr)
+    exact = exact_w1_unequal_scales()
+    assert held_out.w1 - exact <= 5 * held_out.stderr, (held_out.w1, exact, held_out.stderr)
     in_sample = kr_critic_w1(x, y, steps=100, rng=rng, holdout=0.0)
     assert in_sample.w1 == in_sample.w1_train
     assert in_sample.w1 <= wasserstein_1d(x, y) + 1e-12
@@ -180,7 +182,8 @@ def test_kr_critic_other_constraints_keep_the_bound(penalty):
     from dpm.wasserstein import kr_critic_w1
     rng = np.random.default_rng(63)
     x, y = rng.normal(0.0, 1.0, 500), rng.normal(1.0, 1.0, 400)
-    result = kr_critic_w1(x, y, hidden=(16, 16), steps=50, rng=rng, penalty=penalty, clip=0.05, holdout=0.0)
+    result = kr_critic_w1(x, y, hidden=(16, 16), steps=50, rng=rng, penalty=penalty, clip=0.05,
+                          holdout=0.0)
     if penalty == "clip":
         assert all(np.abs(p.data).max() <= 0.05 for p in result.critic.parameters())
     assert result.w1 <= wasserstein_1d(x, y) + 1e-12
@@ -194,7 +197,7 @@ def test_kr_critic_other_constraints_keep_the_bound(penalty):
     (dict(holdout=1.0), "holdout must be a fraction"),
     (dict(holdout=0.1), "need at least 2 held out"),
     (dict(fresh=np.zeros(5)), "fresh must be a pair"),
-    (dict(fresh=(np.zeros(5), np.zeros((5, 2)))), r"fresh\[1\] must hold at least 2 points of dimension 1"),
+    (dict(fresh=(np.zeros(5), np.zeros((5, 2)))), r"fresh\[1\] must hold at least 2 points"),
 ])
 def test_kr_critic_invalid_arguments(kwargs, match):
     pytest.importorskip("minigrad.nn")
