@@ -144,7 +144,8 @@ def kr_critic_w1(x, y, hidden=(64, 64), steps=500, lr=1e-3, rng=None, penalty="g
     x, y = _samples("x", x), _samples("y", y)
     x, y = x.reshape(x.shape[0], -1), y.reshape(y.shape[0], -1)
     if x.shape[1] != y.shape[1]:
-        raise ValueError(f"x and y must have the same dimension, got shapes {x.shape} and {y.shape}")
+        raise ValueError(f"x and y must have the same dimension, got shapes {x.shape} "
+                         f"and {y.shape}")
     if penalty not in ("gradient", "two-sided", "clip"):
         raise ValueError(f"penalty must be 'gradient', 'two-sided' or 'clip', got {penalty!r}")
     for name, value in (("steps", steps), ("batch_size", batch_size)):

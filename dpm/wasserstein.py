@@ -61,9 +61,11 @@ def _samples(name, values):
     """Validate 1-D or (n, d) finite samples; return a float64 array."""
     array = np.asarray(values.data if _is_tensor(values) else values, dtype=np.float64)
     if array.ndim not in (1, 2) or array.shape[0] == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D or 2-D array of samples, got shape {array.shape}")
+        raise ValueError(f"{name} must be a non-empty 1-D or 2-D array of samples, "
+                         f"got shape {array.shape}")
     if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must be finite, got {array[~np.isfinite(array)][:3]} among its values")
+        raise ValueError(f"{name} must be finite, got {array[~np.isfinite(array)][:3]} "
+                         f"among its values")
     return array
 
 
@@ -145,20 +147,24 @@ def _sorted_gap_tensor(x, y, x_values, y_values, p):
     """(mean |x_(k) - y_(k)|^p)^(1/p) as a minigrad expression (claim W3)."""
     from minigrad import Tensor
     import minigrad
-    x_sorted = x[np.argsort(x_values, kind="stable")] if _is_tensor(x) else Tensor(np.sort(x_values))
-    y_sorted = y[np.argsort(y_values, kind="stable")] if _is_tensor(y) else Tensor(np.sort(y_values))
+
+    def ascending(points, values):
+        return (points[np.argsort(values, kind="stable")] if _is_tensor(points)
+                else Tensor(np.sort(values)))
+    x_sorted, y_sorted = ascending(x, x_values), ascending(y, y_values)
     gaps = minigrad.abs(x_sorted - y_sorted)
     return gaps.mean() if p == 1 else ((gaps ** p).mean()) ** (1 / p)
 
 
 def cost_matrix(x, y, p=1):
-    """Ground costs C_ij = ||x_i - y_j||^p (Euclidean) for points x (n,) or (n, d), y (m,) or (m, d)."""
+    """Ground costs C_ij = ||x_i - y_j||^p (Euclidean); x (n,) or (n, d), y (m,) or (m, d)."""
     p = _power(p)
     x_points, y_points = _samples("x", x), _samples("y", y)
     x_points = x_points[:, None] if x_points.ndim == 1 else x_points
     y_points = y_points[:, None] if y_points.ndim == 1 else y_points
     if x_points.shape[1] != y_points.shape[1]:
-        raise ValueError(f"x and y must have the same dimension, got shapes {x_points.shape} and {y_points.shape}")
+        raise ValueError(f"x and y must have the same dimension, got shapes {x_points.shape} "
+                         f"and {y_points.shape}")
     distances = cdist(x_points, y_points)
     return distances if p == 1 else distances ** p
 
@@ -172,7 +178,8 @@ def _transport_problem(a, b, cost):
                          f"got sum(a) = {total_a!r} and sum(b) = {total_b!r}")
     cost = np.asarray(cost, dtype=np.float64)
     if cost.shape != (a.shape[0], b.shape[0]):
-        raise ValueError(f"cost must have shape (len(a), len(b)) = {(a.shape[0], b.shape[0])}, got {cost.shape}")
+        raise ValueError(f"cost must have shape (len(a), len(b)) = {(a.shape[0], b.shape[0])}, "
+                         f"got {cost.shape}")
     if not np.all(np.isfinite(cost)):
         raise ValueError("cost must be finite, got non-finite entries")
     return a, b, cost
@@ -200,7 +207,8 @@ def emd(a, b, cost, method="auto"):
     n, m = cost.shape
     uniform = n == m and np.all(a == a[0]) and np.all(b == b[0])
     if method == "assignment" and not uniform:
-        raise ValueError(f"method='assignment' needs len(a) == len(b) and uniform masses, got sizes {n}, {m}")
+        raise ValueError(f"method='assignment' needs len(a) == len(b) and uniform masses, "
+                         f"got sizes {n}, {m}")
     if uniform and method != "linprog":
         rows, cols = linear_sum_assignment(cost)
         plan = np.zeros((n, m))
@@ -231,7 +239,8 @@ def assignment_emd(x, y, p=1):
     p = _power(p)
     cost = cost_matrix(x, y, p)
     if cost.shape[0] != cost.shape[1]:
-        raise ValueError(f"x and y must hold the same number of points, got {cost.shape[0]} and {cost.shape[1]}")
+        raise ValueError(f"x and y must hold the same number of points, got {cost.shape[0]} "
+                         f"and {cost.shape[1]}")
     _, matching = linear_sum_assignment(cost)
     if not (_is_tensor(x) or _is_tensor(y)):
         value = cost[np.arange(cost.shape[0]), matching].mean()
@@ -284,7 +293,8 @@ def sinkhorn(a, b, cost, reg, n_iter=1000, tol=1e-9, return_plan=False):
                                                     int(n_iter), float(tol))
     if not error <= tol:
         warnings.warn(f"sinkhorn did not converge in {sweeps} iterations: row-marginal error "
-                      f"{error:.3g} > tol = {tol:.3g} (raise n_iter or reg)", RuntimeWarning, stacklevel=2)
+                      f"{error:.3g} > tol = {tol:.3g} (raise n_iter or reg)", RuntimeWarning,
+                      stacklevel=2)
     value = total * _transport_kernels.transport_cost(support_cost, f, g, float(reg))
     if not return_plan:
         return float(value)
