@@ -174,8 +174,8 @@ def _transport_problem(a, b, cost):
     a, b = _masses("a", a), _masses("b", b)
     total_a, total_b = a.sum(), b.sum()
     if abs(total_a - total_b) > _MASS_RTOL * max(total_a, total_b):
-        raise ValueError(f"a and b must carry the same total mass (relative tolerance {_MASS_RTOL}), "
-                         f"got sum(a) = {total_a!r} and sum(b) = {total_b!r}")
+        raise ValueError(f"a and b must carry the same total mass (relative tolerance "
+                         f"{_MASS_RTOL}), got sum(a) = {total_a!r} and sum(b) = {total_b!r}")
     cost = np.asarray(cost, dtype=np.float64)
     if cost.shape != (a.shape[0], b.shape[0]):
         raise ValueError(f"cost must have shape (len(a), len(b)) = {(a.shape[0], b.shape[0])}, "
