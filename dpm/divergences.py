@@ -36,31 +36,14 @@ import numpy as np
 import minigrad as mg
 from minigrad import Tensor, as_tensor
 from dpm.distributions.base import resolve_rng
-from dpm.montecarlo import check_sample_size
+from dpm.montecarlo import Estimate, check_sample_size
 
 LOG2 = float(np.log(2.0))
 
 
-class Estimate(Tensor):
-    """A Monte Carlo estimate: a Tensor (differentiable) with ``stderr`` and ``n``."""
-
-    __slots__ = ("stderr", "n")
-
-    def __repr__(self):
-        return f"Estimate({np.array2string(self.data)} +- {self.stderr} (1 s.e.), n={self.n})"
-
-
 def _estimate(values):
     """Mean over the leading (draw) axis as an Estimate, with its standard error."""
-    mean = mg.mean(values, axis=0)
-    estimate = Estimate._wrap(mean.data)
-    estimate.requires_grad, estimate._node = mean.requires_grad, mean._node
-    n = values.shape[0]
-    with np.errstate(invalid="ignore"):  # inf - inf in the spread of an infinite divergence
-        stderr = values.data.std(axis=0, ddof=1) / np.sqrt(n)
-    estimate.stderr = float(stderr) if np.ndim(stderr) == 0 else stderr
-    estimate.n = n
-    return estimate
+    return Estimate.from_draws(values)
 
 
 # ------------------------------------------------------- what each one needs

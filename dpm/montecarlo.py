@@ -49,6 +49,49 @@ class GradientEstimate(NamedTuple):
     n: int
 
 
+class Estimate(Tensor):
+    """A Monte Carlo result: a Tensor (differentiable where the draws are) with its error.
+
+    ``float(e)``, ``e.backward()`` and arithmetic work as on any Tensor (the
+    result of arithmetic is a plain Tensor: the error does not propagate).
+    ``e.stderr`` has the value's shape (a float for a scalar): one standard
+    error. ``e.n`` is the number of draws (the effective sample size for
+    MCMC). Build one with ``Estimate.from_draws`` (mean of per-draw values)
+    or ``Estimate.from_tensor`` (a value and an error computed elsewhere).
+    """
+
+    __slots__ = ("stderr", "n")
+
+    def __repr__(self):
+        return f"Estimate({np.array2string(self.data)} +- {self.stderr} (1 s.e.), n={self.n})"
+
+    @classmethod
+    def from_tensor(cls, value, stderr, n):
+        """An Estimate of ``value`` (a Tensor or array), keeping its graph, with ``stderr``, ``n``."""
+        value = value if isinstance(value, Tensor) else Tensor(np.asarray(value, dtype=float))
+        estimate = cls._wrap(value.data)
+        estimate.requires_grad, estimate._node = value.requires_grad, value._node
+        stderr = np.asarray(stderr, dtype=float)
+        estimate.stderr = float(stderr) if stderr.ndim == 0 else stderr
+        estimate.n = n
+        return estimate
+
+    @classmethod
+    def from_draws(cls, values, axis=0):
+        """Mean of per-draw ``values`` over ``axis``, stderr = sample sd / sqrt(n).
+
+        ``values`` is a Tensor (the mean keeps its graph) or an array; n is its
+        length along ``axis``. An infinite mean has stderr NaN.
+        """
+        values = values if isinstance(values, Tensor) else Tensor(np.asarray(values, dtype=float))
+        n = values.shape[axis]
+        mean = mg.mean(values, axis=axis)
+        with np.errstate(invalid="ignore"):  # inf - inf in the spread of an infinite mean
+            stderr = values.data.std(axis=axis, ddof=1) / np.sqrt(n) if n > 1 else \
+                np.full(mean.shape, np.nan)
+        return cls.from_tensor(mean, stderr, n)
+
+
 def check_sample_size(n):
     """``n`` as an int, or ValueError: a whole number >= 2 (a standard error needs two draws)."""
     whole = (isinstance(n, numbers.Real) and not isinstance(n, bool) and math.isfinite(n)
