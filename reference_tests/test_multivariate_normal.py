@@ -57,6 +57,69 @@ def test_batched_parameters_broadcast():
     assert dist.sample((2,), rng).shape == (2, 4, 5, d)
 
 
+# (loc shape, factor batch, x shape): size-1 batch axes broadcast both ways, as torch does.
+SIZE_ONE_CASES = [((2,), (1,), (3, 2)),            # covariance batch (1,), x (3, 2)
+                  ((2,), (2, 1), (2, 3, 2)),       # scale_tril batch (2, 1), x (2, 3, 2)
+                  ((1, 2), (3,), (4, 1, 2)),       # loc batch (1,), factors (3,), x sample (4, 1)
+                  ((2, 1, 2), (1, 3), (5, 1, 1, 2))]
+
+
+@pytest.mark.parametrize("loc_shape, factor_batch, x_shape", SIZE_ONE_CASES)
+@pytest.mark.parametrize("form", ["covariance_matrix", "scale_tril"])
+def test_log_prob_broadcasts_against_size_one_batch_axes(loc_shape, factor_batch, x_shape, form):
+    rng = np.random.default_rng(sum(x_shape))
+    d = loc_shape[-1]
+    loc = rng.normal(size=loc_shape)
+    sigmas = np.array([random_spd(rng, d) for _ in range(int(np.prod(factor_batch)))])
+    sigmas = sigmas.reshape(factor_batch + (d, d))
+    given = sigmas if form == "covariance_matrix" else np.linalg.cholesky(sigmas)
+    dist = MultivariateNormal(loc, **{form: given})
+    x = rng.normal(size=x_shape)
+    log_p = dist.log_prob(x).data
+    out = np.broadcast_shapes(x_shape[:-1], loc_shape[:-1], factor_batch)
+    assert log_p.shape == out
+    x_full = np.broadcast_to(x, out + (d,))
+    loc_full = np.broadcast_to(loc, out + (d,))
+    sigma_full = np.broadcast_to(sigmas, out + (d, d))
+    for index in np.ndindex(*out):
+        expected = stats.multivariate_normal(loc_full[index], sigma_full[index]).logpdf(
+            x_full[index])
+        assert log_p[index] == pytest.approx(expected, rel=1e-12)
+
+
+def _kl_textbook(m1, s1, m2, s2):
+    gap = m2 - m1
+    return 0.5 * (np.trace(np.linalg.solve(s2, s1)) + gap @ np.linalg.solve(s2, gap) - len(m1)
+                  + np.linalg.slogdet(s2)[1] - np.linalg.slogdet(s1)[1])
+
+
+@pytest.mark.claim("K3")
+def test_kl_broadcasts_against_size_one_batch_axes():
+    from dpm.kl import kl_divergence
+    rng = np.random.default_rng(14)
+    d = 2
+    loc_p, loc_q = rng.normal(size=(3, d)), rng.normal(size=(1, d))
+    cov_p = np.array([random_spd(rng, d) for _ in range(3)]).reshape(3, 1, d, d)[:, 0]
+    cov_q = random_spd(rng, d)[None]                        # batch (1,)
+    p = MultivariateNormal(loc_p, covariance_matrix=cov_p)
+    q = MultivariateNormal(loc_q, covariance_matrix=cov_q)
+    kl = kl_divergence(p, q).data
+    assert kl.shape == (3,)
+    for i in range(3):
+        assert kl[i] == pytest.approx(_kl_textbook(loc_p[i], cov_p[i], loc_q[0], cov_q[0]),
+                                      rel=1e-12)
+    # factors of batch (2, 1) against (1, 3): the KL has batch (2, 3)
+    cov_a = np.array([random_spd(rng, d) for _ in range(2)])[:, None]
+    cov_b = np.array([random_spd(rng, d) for _ in range(3)])[None]
+    a = MultivariateNormal(np.zeros(d), scale_tril=np.linalg.cholesky(cov_a))
+    b = MultivariateNormal(np.ones(d), covariance_matrix=cov_b)
+    kl = kl_divergence(a, b).data
+    assert kl.shape == (2, 3)
+    for i, j in np.ndindex(2, 3):
+        assert kl[i, j] == pytest.approx(_kl_textbook(np.zeros(d), cov_a[i, 0], np.ones(d),
+                                                      cov_b[0, j]), rel=1e-12)
+
+
 def test_one_dimensional_case_is_the_normal():
     dist = MultivariateNormal(np.array([0.5]), covariance_matrix=np.array([[4.0]]))
     x = np.linspace(-3, 3, 7)[:, None]

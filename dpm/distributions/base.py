@@ -91,14 +91,51 @@ def resolve_rng(rng):
     return rng
 
 
+def _is_count(n):
+    """An integer (Python or NumPy, not a bool): what a sample shape is made of."""
+    return isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_))
+
+
 def as_shape(shape):
-    """A sample shape as a tuple: () or n or (n, m, ...)."""
-    if isinstance(shape, (int, np.integer)):
-        shape = (int(shape),)
-    shape = tuple(int(n) for n in shape)
-    if any(n < 0 for n in shape):
-        raise ValueError(f"sample shape must be non-negative, got {shape}")
-    return shape
+    """A sample shape as a tuple: () or n or (n, m, ...), each a non-negative integer.
+
+    ``int(2.7)`` would silently draw 2 values, so anything that is not an
+    integer (2.7, 2.5, "3", True) is refused with a ValueError naming the shape.
+    """
+    entries = (shape,) if np.ndim(shape) == 0 and not isinstance(shape, tuple) else shape
+    try:
+        entries = tuple(entries)
+    except TypeError:
+        raise ValueError(f"sample shape must be an integer or a tuple of integers, "
+                         f"got {shape!r}") from None
+    if not all(_is_count(n) for n in entries):
+        raise ValueError(f"sample shape must be an integer or a tuple of integers, "
+                         f"got {shape!r}")
+    if any(n < 0 for n in entries):
+        raise ValueError(f"sample shape must be non-negative, got {shape!r}")
+    return tuple(int(n) for n in entries)
+
+
+def as_value(x, dtype):
+    """A point x at which to evaluate a density, as a Tensor.
+
+    Tensors and floating ndarrays keep their dtype (so a float64 x against
+    float32 parameters promotes, as in NumPy); Python numbers, lists and
+    integer arrays take the distribution's ``dtype``, as torch treats Python
+    scalars, so float32 parameters give a float32 log_prob.
+    """
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.floating):
+        return Tensor(x)
+    if isinstance(x, np.floating):
+        return Tensor(np.asarray(x))
+    return Tensor(np.asarray(x, dtype=dtype))
+
+
+def constant(value, like):
+    """``value`` as a constant Tensor of ``like``'s dtype (no float32 -> float64 promotion)."""
+    return Tensor(np.asarray(value, dtype=like.dtype))
 
 
 def broadcast_batch_shape(**params):
@@ -143,9 +180,7 @@ def outside_to_neg_inf(log_density, inside):
     inside = np.asarray(inside, dtype=bool)
     if inside.all():
         return log_density
-    minus_inf = np.full(np.broadcast_shapes(inside.shape, log_density.shape), -np.inf,
-                        dtype=log_density.dtype)
-    return mg.where(inside, log_density, Tensor(minus_inf))
+    return mg.where(inside, log_density, constant(-np.inf, log_density))
 
 
 class Distribution:

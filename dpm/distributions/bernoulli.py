@@ -38,6 +38,28 @@ def log_complement(probs):
     return outside_to_neg_inf(mg.log1p(-safe), below_one)
 
 
+def _infinite_slope_at_the_ends(p):
+    """0 in value, with slope +inf at p = 0 and -inf at p = 1, and 0 slope elsewhere.
+
+    dH/dp = log((1 - p) / p) tends to +inf as p -> 0 and -inf as p -> 1, but
+    the 0 log 0 = 0 convention (the safe where) leaves a finite slope there
+    (1 and -1). sqrt(u) - sqrt(u) is 0 with slope 1 / (2 sqrt u) = inf at u = 0:
+    applied to u = p where p = 0 and to u = 1 - p where p = 1, it restores
+    the one-sided derivatives without touching the value. (NumPy reports the
+    1/0 of that slope as a divide RuntimeWarning during backward, as it does
+    for any 1/0; ``np.errstate(divide="ignore")`` around backward silences it.)
+    """
+    at_zero, at_one = p.data == 0, p.data == 1
+    if not (at_zero.any() or at_one.any()):
+        return Tensor(np.zeros((), dtype=p.dtype))
+    ones = Tensor(np.ones_like(p.data))
+    # Double where: elsewhere sqrt sees the constant 1 (finite slope, masked off).
+    u_zero = mg.where(at_zero, p, ones)
+    u_one = mg.where(at_one, 1.0 - p, ones)
+    return ((mg.sqrt(u_zero) - mg.sqrt(u_zero).detach())
+            + (mg.sqrt(u_one) - mg.sqrt(u_one).detach()))
+
+
 class Bernoulli(Distribution):
     """P(X = 1) = probs = sigmoid(logits); exactly one of them is given."""
 
@@ -100,7 +122,8 @@ class Bernoulli(Distribution):
         zeros = Tensor(np.zeros_like(p.data))
         safe_log_p1 = mg.where(p.data > 0, log_p1, zeros)
         safe_log_q = mg.where(p.data < 1, log_q, zeros)
-        return -(p * safe_log_p1 + (1.0 - p) * safe_log_q)
+        entropy = -(p * safe_log_p1 + (1.0 - p) * safe_log_q)
+        return entropy + _infinite_slope_at_the_ends(p)
 
     @property
     def mean(self):

@@ -15,10 +15,9 @@ from __future__ import annotations
 import numpy as np
 
 from dpm.distributions.base import (
-    Distribution, broadcast_batch_shape, expand_to, outside_to_neg_inf, positive,
-    positive_param, resolve_rng, uniform_open)
+    Distribution, as_value, broadcast_batch_shape, constant, expand_to, outside_to_neg_inf,
+    positive, positive_param, resolve_rng, uniform_open)
 import minigrad as mg
-from minigrad import as_tensor
 
 
 class Exponential(Distribution):
@@ -39,17 +38,17 @@ class Exponential(Distribution):
 
     def log_prob(self, x):
         """log rate - rate x for x >= 0, -inf below."""
-        x = as_tensor(x)
+        x = as_value(x, self.dtype)
         inside = x.data >= 0
-        x_safe = mg.where(inside, x, 0.0)  # double where: keep the gradient finite
+        x_safe = mg.where(inside, x, constant(0.0, x))  # double where: keep the gradient finite
         return outside_to_neg_inf(mg.log(self.rate) - self.rate * x_safe, inside)
 
     def cdf(self, x):
         """1 - exp(-rate x) for x >= 0, 0 below."""
-        x = as_tensor(x)
+        x = as_value(x, self.dtype)
         inside = x.data >= 0
-        x_safe = mg.where(inside, x, 0.0)
-        return mg.where(inside, -mg.expm1(-self.rate * x_safe), 0.0)
+        x_safe = mg.where(inside, x, constant(0.0, x))
+        return mg.where(inside, -mg.expm1(-self.rate * x_safe), constant(0.0, x))
 
     @property
     def mean(self):

@@ -30,11 +30,11 @@ from __future__ import annotations
 import numpy as np
 
 import minigrad as mg
-from minigrad import Tensor, as_tensor
+from minigrad import Tensor
 from minigrad.autodiff import STATE
 from dpm import _mixture_kernels as kernels
 from dpm.distributions.base import (
-    Distribution, _show, as_param, as_shape, positive_param, real, resolve_rng)
+    Distribution, _show, as_param, as_shape, as_value, positive_param, real, resolve_rng)
 from dpm.distributions.categorical import Categorical, check_probs, log_of_probs
 
 HALF_LOG_2PI = kernels.HALF_LOG_2PI
@@ -64,6 +64,7 @@ class GaussianMixture(Distribution):
         self.num_components = K
         self.dim = 1 if self.locs.ndim == 1 else self.locs.shape[1]
         super().__init__(batch_shape=(), event_shape=self.locs.shape[1:])
+        self.dtype = np.result_type(self.weights.data, self.locs.data, self.scales.data)
 
     # -- densities
     def _needs_graph(self, x):
@@ -79,7 +80,7 @@ class GaussianMixture(Distribution):
 
     def component_log_probs(self, x):
         """log pi_k + log N(x; mu_k, s_k) for every k: shape (sample shape..., K)."""
-        x = as_tensor(x)
+        x = as_value(x, self.dtype)
         self._check_event(x.data)
         scales = self.scales if self.scales.shape == self.locs.shape else mg.broadcast_to(
             self.scales, shape=self.locs.shape)
@@ -95,10 +96,11 @@ class GaussianMixture(Distribution):
         """log p(x) = logsumexp_k (log pi_k + log N(x; mu_k, s_k))  (M5)."""
         if self._needs_graph(x):
             return mg.logsumexp(self.component_log_probs(x), axis=-1)
-        x = np.asarray(getattr(x, "data", x))
+        x = as_value(x, self.dtype).data
         self._check_event(x)
-        return Tensor(kernels.mixture_log_prob(x, self.weights.data, self.locs.data,
-                                               self.scales.data))
+        # The fused kernel works in float64; the result keeps the inputs' dtype.
+        log_p = kernels.mixture_log_prob(x, self.weights.data, self.locs.data, self.scales.data)
+        return Tensor(log_p.astype(np.result_type(x, self.dtype), copy=False))
 
     def responsibilities(self, x):
         """p(z = k | x) = softmax_k (log pi_k + log N(x; mu_k, s_k)): shape (..., K)."""

@@ -102,24 +102,31 @@ class MultivariateNormal(Distribution):
         return mg.log(_diagonal(self.scale_tril)).sum(axis=-1)
 
     def whiten(self, diff):
-        """z = L^{-1} diff for ``diff`` of shape (..., d) broadcasting with the batch."""
+        """z = L^{-1} diff for ``diff`` of shape (..., d) broadcasting with the batch.
+
+        Size-1 batch axes broadcast both ways, as in torch: the axes along
+        which L varies are solved one factor each, and all other axes (those
+        of the sample, and batch axes where L has size 1) become columns of
+        one right-hand side, so each distinct factor is used once.
+        """
         L = self.scale_tril
         d = self.event_shape[0]
-        if L.ndim == 2:  # one factor: solve all right-hand sides at once, as columns
-            flat = mg.reshape(diff, shape=(-1, d))
-            return mg.reshape(mg.triangular_solve(L, flat.T, lower=True).T, shape=diff.shape)
-        full = np.broadcast_shapes(diff.shape, self.batch_shape + (d,))
+        full = np.broadcast_shapes(diff.shape, L.shape[:-1])
         diff = expand_to(diff, full)
-        nb = len(self.batch_shape)
-        sample_shape = full[:len(full) - 1 - nb]
-        n = int(np.prod(sample_shape))
-        # (n,) + batch + (d,)  ->  batch + (d, n): each batch member solves once.
-        columns = mg.transpose(mg.reshape(diff, shape=(n,) + self.batch_shape + (d,)),
-                               axes=tuple(range(1, nb + 2)) + (0,))
-        L_full = expand_to(L, self.batch_shape + (d, d))
-        solved = mg.triangular_solve(L_full, columns, lower=True)
-        back = mg.transpose(solved, axes=(nb + 1,) + tuple(range(nb + 1)))
-        return mg.reshape(back, shape=full)
+        outer = full[:-1]
+        factor_batch = (1,) * (len(outer) - (L.ndim - 2)) + L.shape[:-2]
+        solve_axes = [i for i, n in enumerate(factor_batch) if n != 1]
+        column_axes = [i for i, n in enumerate(factor_batch) if n == 1]
+        solve_shape = tuple(outer[i] for i in solve_axes)
+        column_shape = tuple(outer[i] for i in column_axes)
+        k = len(outer)
+        order = tuple(solve_axes) + (k,) + tuple(column_axes)
+        columns = mg.reshape(mg.transpose(diff, axes=order),
+                             shape=solve_shape + (d, int(np.prod(column_shape))))
+        factor = mg.reshape(L, shape=solve_shape + (d, d))
+        solved = mg.triangular_solve(factor, columns, lower=True)
+        solved = mg.reshape(solved, shape=solve_shape + (d,) + column_shape)
+        return mg.transpose(solved, axes=tuple(int(i) for i in np.argsort(order)))
 
     # -- interface
     def rsample(self, shape=(), rng=None):

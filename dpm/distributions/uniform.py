@@ -14,10 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from dpm.distributions.base import (
-    Distribution, Interval, _show, as_param, broadcast_batch_shape, expand_to,
+    Distribution, Interval, _show, as_param, as_value, broadcast_batch_shape, expand_to,
     outside_to_neg_inf, resolve_rng)
 import minigrad as mg
-from minigrad import as_tensor
 
 
 class Uniform(Distribution):
@@ -42,7 +41,7 @@ class Uniform(Distribution):
 
     def log_prob(self, x):
         """-log(high - low) inside [low, high], -inf outside."""
-        x = as_tensor(x)
+        x = as_value(x, self.dtype)
         inside = self.support.contains(x)
         shape = np.broadcast_shapes(x.shape, self.batch_shape)
         # The density does not depend on x, so there is no unsafe branch to
@@ -51,7 +50,7 @@ class Uniform(Distribution):
 
     def cdf(self, x):
         """clip((x - low) / (high - low), 0, 1)."""
-        return mg.clip((as_tensor(x) - self.low) / (self.high - self.low), 0.0, 1.0)
+        return mg.clip((as_value(x, self.dtype) - self.low) / (self.high - self.low), 0.0, 1.0)
 
     @property
     def mean(self):
