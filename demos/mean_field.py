@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from dpm import kl_divergence
 from dpm.vi import gaussian_cavi, gaussian_forward_kl, reverse_kl_sgd
-from dpm.vi.mean_field import forward_kl, reverse_kl
+from dpm.vi.mean_field import gaussian_target
 from demos._common import parse_args, report, savefig
 
 MU = np.array([0.0, 1.0])
@@ -80,10 +81,11 @@ def main(argv=None):
     report("sgd_reverse_kl_variance", sgd.variances,
            source=f"+/- {np.max(sgd.variances_stderr):.1g} (s.e.), minigrad Adam")
     report("sgd_reverse_kl_means", sgd.means, source=f"+/- {np.max(sgd.means_stderr):.1g} (s.e.)")
-    kls = {"KL(q_rev || p)": reverse_kl(cavi_fit.means, cavi_fit.variances, MU, SIGMA),
-           "KL(q_fwd || p)": reverse_kl(forward.means, forward.variances, MU, SIGMA),
-           "KL(p || q_rev)": forward_kl(cavi_fit.means, cavi_fit.variances, MU, SIGMA),
-           "KL(p || q_fwd)": forward_kl(forward.means, forward.variances, MU, SIGMA)}
+    p = gaussian_target(MU, SIGMA)
+    kls = {"KL(q_rev || p)": kl_divergence(cavi_fit.q, p).item(),
+           "KL(q_fwd || p)": kl_divergence(forward.q, p).item(),
+           "KL(p || q_rev)": kl_divergence(p, cavi_fit.q).item(),
+           "KL(p || q_fwd)": kl_divergence(p, forward.q).item()}
     for name, kl in kls.items():
         report(name, kl, source="closed form, nats")
     plot(cavi_fit, forward, sgd, args)

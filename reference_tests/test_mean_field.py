@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
+from dpm import kl_divergence
+from dpm.distributions import DiagonalNormal, MultivariateNormal
 from dpm.vi import cavi, gaussian_cavi, gaussian_forward_kl, reverse_kl_sgd
-from dpm.vi.mean_field import forward_kl, reverse_kl
+from dpm.vi.mean_field import factorized, gaussian_target
 
 # The lecture's example (004, II.1).
 MU = np.array([0.0, 1.0])
@@ -76,7 +78,8 @@ def test_elbo_formula_matches_monte_carlo_with_scipy_densities():
     log_ratio = (stats.multivariate_normal(MU, SIGMA).logpdf(x)
                  - stats.norm(means, np.sqrt(variances)).logpdf(x).sum(axis=1))
     estimate, stderr = log_ratio.mean(), log_ratio.std(ddof=1) / np.sqrt(n)
-    assert abs(-reverse_kl(means, variances, MU, SIGMA) - estimate) <= 5 * stderr
+    elbo = -kl_divergence(factorized(means, variances), gaussian_target(MU, SIGMA)).item()
+    assert abs(elbo - estimate) <= 5 * stderr
 
 
 @pytest.mark.claim("V2")
@@ -124,12 +127,11 @@ def test_each_fit_wins_its_own_divergence():
               for name, q in (("reverse", reverse), ("forward", forward))}
     assert kl_q_p["reverse"] < kl_q_p["forward"]
     assert kl_p_q["forward"] < kl_p_q["reverse"]
-    # The library's closed forms agree with the textbook formula.
+    # The fits are Distributions: kl_divergence of their q agrees with the textbook formula.
+    target = gaussian_target(MU, SIGMA)
     for name, q in (("reverse", reverse), ("forward", forward)):
-        np.testing.assert_allclose(reverse_kl(q.means, q.variances, MU, SIGMA), kl_q_p[name],
-                                   rtol=1e-12)
-        np.testing.assert_allclose(forward_kl(q.means, q.variances, MU, SIGMA), kl_p_q[name],
-                                   rtol=1e-12)
+        np.testing.assert_allclose(kl_divergence(q.q, target).item(), kl_q_p[name], rtol=1e-12)
+        np.testing.assert_allclose(kl_divergence(target, q.q).item(), kl_p_q[name], rtol=1e-12)
     # Reverse KL under-covers: every factor is narrower than the marginal.
     assert np.all(reverse.variances < forward.variances)
 
@@ -145,6 +147,20 @@ def test_reverse_kl_sgd_lands_on_the_cavi_answer():
     assert np.all(np.abs(fit.variances - exact.variances) <= 5 * fit.variances_stderr)
     # The errors are small in absolute terms too: the fit is informative.
     assert np.all(fit.variances_stderr < 0.01) and np.all(fit.means_stderr < 0.01)
+
+
+@pytest.mark.claim("V2", "V3")
+def test_fits_are_diagonal_normals_of_the_factor_moments():
+    fits = [gaussian_cavi(MU, SIGMA), gaussian_forward_kl(MU, SIGMA),
+            reverse_kl_sgd(MU, SIGMA, steps=20, replicas=2, rng=np.random.default_rng(0))]
+    for fit in fits:
+        assert isinstance(fit.q, DiagonalNormal) and fit.q.event_shape == (2,)
+        np.testing.assert_array_equal(fit.q.mean.data, fit.means)
+        np.testing.assert_allclose(fit.q.variance.data, fit.variances, rtol=1e-15)
+        x = np.array([[0.3, -0.2], [1.0, 2.0]])
+        expected = stats.norm(fit.means, fit.stddevs).logpdf(x).sum(axis=1)
+        np.testing.assert_allclose(fit.q.log_prob(x).data, expected, rtol=1e-12)
+    assert isinstance(gaussian_target(MU, SIGMA), MultivariateNormal)
 
 
 def test_cavi_rejects_an_update_that_lowers_the_elbo():

@@ -17,13 +17,14 @@ Sigma = [[1, .9], [.9, 1]], v_j = 1 - 0.9^2 = 0.19.
 Forward KL, min_q KL(p || q) (claim V3): each factor is the marginal of p,
 q_j = N(mu_j, Sigma_jj) (moment matching; variance 1 in the example): q covers.
 
-The ELBO of q against the normalised p is E_q[log p(x)] + H[q] = -KL(q || p)
-(log Z = 0), in closed form:
-
-    KL(q || p) = 1/2 [sum_j Lambda_jj v_j + (m - mu)^T Lambda (m - mu) - d
-                      + log det Sigma - sum_j log v_j],
-    KL(p || q) = 1/2 [sum_j (Sigma_jj + (mu_j - m_j)^2) / v_j - d
-                      + sum_j log v_j - log det Sigma].
+Both fits are returned as Distributions: ``fit.q`` is the diagonal Normal
+``DiagonalNormal(m, sqrt(v))`` (with ``fit.means`` and ``fit.variances`` as
+arrays), and the target is ``gaussian_target(mean, cov)``, a
+MultivariateNormal. The ELBO of q against the normalised p is
+E_q[log p(x)] + H[q] = -KL(q || p) (log Z = 0), taken in closed form from
+``dpm.kl_divergence(fit.q, target)``; the forward direction is
+``kl_divergence(target, fit.q)`` (dpm.divergences has the Monte Carlo
+``forward_kl`` / ``reverse_kl`` estimators for laws without one).
 
 ``reverse_kl_sgd`` reaches the same optimum by stochastic gradients of the
 reparameterised reverse KL (minigrad, Adam) instead of the mean-field equations.
@@ -41,13 +42,24 @@ import minigrad as mg
 from minigrad import Tensor
 from minigrad.optim import Adam
 from dpm.distributions.base import resolve_rng
+from dpm.distributions.multivariate_normal import DiagonalNormal, MultivariateNormal
+from dpm.kl import kl_divergence
 
 
 @dataclass
-class FactorizedGaussian:
-    """q(x) = prod_j N(x_j; means[j], variances[j])."""
-    means: np.ndarray
-    variances: np.ndarray
+class MeanFieldFit:
+    """A fitted factorized Gaussian: ``q`` = prod_j N(means[j], variances[j]) as a DiagonalNormal."""
+    q: DiagonalNormal
+
+    @property
+    def means(self):
+        """The factor means m_j as an ndarray of shape (d,)."""
+        return self.q.mean.data
+
+    @property
+    def variances(self):
+        """The factor variances v_j as an ndarray of shape (d,)."""
+        return self.q.variance.data
 
     @property
     def stddevs(self):
@@ -71,8 +83,8 @@ class CAVIResult:
 
 
 @dataclass
-class MeanFieldGaussian(FactorizedGaussian, CAVIResult):
-    """A factorized Gaussian fitted by CAVI, with the ELBO history."""
+class MeanFieldGaussian(MeanFieldFit, CAVIResult):
+    """A factorized Gaussian fitted by CAVI (``q``, a DiagonalNormal), with the ELBO history."""
 
     def __repr__(self):
         # The histories can hold thousands of entries: show the answer, not them.
@@ -87,19 +99,32 @@ class MeanFieldGaussian(FactorizedGaussian, CAVIResult):
 
 
 @dataclass
-class SGDFit(FactorizedGaussian):
+class SGDFit(MeanFieldFit):
     """A factorized Gaussian fitted by stochastic gradients.
 
-    ``means``/``variances``: the Polyak average of the iterates after the
-    burn-in, averaged over independent replicas; ``means_stderr`` /
-    ``variances_stderr``: the standard error of that average from the spread
-    of the replicas (independent runs, so no autocorrelation correction is
-    needed). ``loc_path``/``scale_path``: iterates, shape (steps, replicas, d).
+    ``q``: the DiagonalNormal whose means and variances are the Polyak
+    averages of the iterates after the burn-in, averaged over independent
+    replicas; ``means_stderr`` / ``variances_stderr``: the standard error of
+    that average from the spread of the replicas (independent runs, so no
+    autocorrelation correction is needed). ``loc_path``/``scale_path``:
+    iterates, shape (steps, replicas, d).
     """
     means_stderr: np.ndarray = None
     variances_stderr: np.ndarray = None
     loc_path: np.ndarray = field(default=None, repr=False)
     scale_path: np.ndarray = field(default=None, repr=False)
+
+
+def factorized(means, variances):
+    """q = prod_j N(means[j], variances[j]) as a DiagonalNormal (loc m, scale sqrt v)."""
+    return DiagonalNormal(np.asarray(means, dtype=float),
+                          np.sqrt(np.asarray(variances, dtype=float)))
+
+
+def gaussian_target(mean, cov):
+    """p = N(mean, cov) as a MultivariateNormal, after ``validate_gaussian``."""
+    mean, cov = validate_gaussian(mean, cov)
+    return MultivariateNormal(mean, covariance_matrix=cov)
 
 
 def validate_gaussian(mean, cov):
@@ -122,24 +147,6 @@ def validate_gaussian(mean, cov):
         raise ValueError(f"cov must be positive definite, got {cov.tolist()} "
                          f"(eigenvalues {np.linalg.eigvalsh(cov)})") from None
     return mean, cov
-
-
-def reverse_kl(means, variances, mean, cov):
-    """KL(q || p) in closed form, q = prod_j N(means_j, variances_j), p = N(mean, cov)."""
-    means, variances = np.asarray(means, float), np.asarray(variances, float)
-    precision = np.linalg.inv(cov)
-    gap = means - mean
-    _, logdet_cov = np.linalg.slogdet(cov)
-    return 0.5 * (np.diag(precision) @ variances + gap @ precision @ gap - mean.size
-                  + logdet_cov - np.log(variances).sum())
-
-
-def forward_kl(means, variances, mean, cov):
-    """KL(p || q) in closed form, p = N(mean, cov), q = prod_j N(means_j, variances_j)."""
-    means, variances = np.asarray(means, float), np.asarray(variances, float)
-    _, logdet_cov = np.linalg.slogdet(cov)
-    return 0.5 * (((np.diag(cov) + (mean - means) ** 2) / variances).sum() - mean.size
-                  + np.log(variances).sum() - logdet_cov)
 
 
 def _check_init(init, default):
@@ -218,11 +225,13 @@ def gaussian_cavi(mean, cov, iters=500, init=None, tol=1e-12):
     marginal variances. Stops when a sweep moves every mean by at most
     tol * sqrt(v_j) (the error then is about that over (1 - rate), where the
     rate is the squared correlation for d = 2: 0.81 in the example).
-    Returns a MeanFieldGaussian: ``means``, ``variances``, ``elbo`` per sweep
-    and ``elbo_trace`` per factor update (ELBO = -KL(q || p), exact),
+    Returns a MeanFieldGaussian: ``q`` (the DiagonalNormal), ``means``,
+    ``variances``, ``elbo`` per sweep and ``elbo_trace`` per factor update
+    (ELBO = -KL(q || p) by ``dpm.kl_divergence``, exact),
     ``mean_path`` (the means after each update), ``iterations``, ``converged``.
     """
     mean, cov = validate_gaussian(mean, cov)
+    target = MultivariateNormal(mean, covariance_matrix=cov)
     d = mean.size
     precision = np.linalg.inv(cov)
     init_means, init_variances = _check_init(init, (np.zeros(d), np.diag(cov)))
@@ -238,7 +247,7 @@ def gaussian_cavi(mean, cov, iters=500, init=None, tol=1e-12):
 
     def elbo(params):
         means, variances = np.array(params).T
-        return -reverse_kl(means, variances, mean, cov)
+        return -kl_divergence(factorized(means, variances), target).item()
 
     def converged(previous, params):
         (old_means, _), (means, variances) = np.array(previous).T, np.array(params).T
@@ -248,7 +257,7 @@ def gaussian_cavi(mean, cov, iters=500, init=None, tol=1e-12):
                   [factor_update(j) for j in range(d)], elbo, iters=iters,
                   converged=converged, keep_params=True)
     means, variances = np.array(result.params).T
-    return MeanFieldGaussian(means=means, variances=variances, **vars(result))
+    return MeanFieldGaussian(q=factorized(means, variances), **vars(result))
 
 
 def gaussian_forward_kl(mean, cov):
@@ -256,24 +265,27 @@ def gaussian_forward_kl(mean, cov):
 
     KL(p || q) = -sum_j E_p[log q_j(x_j)] + const separates over factors and
     each term is a cross-entropy minimised by q_j = p_j = N(mu_j, Sigma_jj).
+    Returns a MeanFieldFit: ``q`` = DiagonalNormal(mu, sqrt(diag Sigma)),
+    ``means``, ``variances``.
     """
     mean, cov = validate_gaussian(mean, cov)
-    return FactorizedGaussian(means=mean.copy(), variances=np.diag(cov).copy())
+    return MeanFieldFit(q=factorized(mean.copy(), np.diag(cov).copy()))
 
 
 def reverse_kl_sgd(mean, cov, steps=2000, lr=0.05, n=32, rng=None, init=None,
                    decay=None, burn_in=0.5, replicas=16):
     """Fit q = prod_j N(m_j, s_j^2) to p = N(mean, cov) by stochastic gradients of KL(q || p).
 
-    Loss (up to a constant): KL(q || p) = -sum_j log s_j - E_eps[log p(m + s * eps)],
-    eps ~ N(0, I): the entropy in closed form, the expectation by ``n``
-    reparameterised draws a step, so the gradient is unbiased (pathwise).
+    Loss: KL(q || p) = -H[q] - E_q[log p(z)], q = DiagonalNormal(m, s): the
+    entropy in closed form (``q.entropy()``), the expectation by ``n``
+    reparameterised draws a step (``q.rsample``, z = m + s * eps), so the
+    gradient is unbiased (pathwise).
     Adam with a step size lr / (1 + t / decay) (default decay = steps / 10);
     the answer is the Polyak average of the iterates after ``burn_in`` (a
-    fraction of ``steps``). ``replicas`` independent runs go side by side in
-    one array (Adam is elementwise, so they do not interact); the spread of
-    their averages gives the standard error. Parameters are (m, log s) so the
-    scales stay positive.
+    fraction of ``steps``). ``replicas`` independent runs go side by side as
+    the batch of one DiagonalNormal (Adam is elementwise, so they do not
+    interact); the spread of their averages gives the standard error.
+    Parameters are (m, log s) so the scales stay positive.
     """
     mean, cov = validate_gaussian(mean, cov)
     for name, value in (("steps", steps), ("n", n), ("replicas", replicas)):
@@ -290,7 +302,7 @@ def reverse_kl_sgd(mean, cov, steps=2000, lr=0.05, n=32, rng=None, init=None,
             raise ValueError(f"{name} must be > 0, got {value!r}")
     rng = resolve_rng(rng)
     d = mean.size
-    precision = Tensor(np.linalg.inv(cov))
+    target = MultivariateNormal(mean, covariance_matrix=cov)
     init_means, init_variances = _check_init(init, (np.zeros(d), np.ones(d)))
     loc = Tensor(np.tile(init_means, (replicas, 1)), requires_grad=True)
     log_scale = Tensor(np.tile(0.5 * np.log(init_variances), (replicas, 1)), requires_grad=True)
@@ -298,12 +310,10 @@ def reverse_kl_sgd(mean, cov, steps=2000, lr=0.05, n=32, rng=None, init=None,
     loc_path, scale_path = np.empty((steps, replicas, d)), np.empty((steps, replicas, d))
     for t in range(steps):
         optimizer.lr = lr / (1.0 + t / decay)
-        eps = rng.standard_normal((n, replicas, d))
-        gap = loc + mg.exp(log_scale) * eps - mean                     # (n, replicas, d)
-        # -log p(z) up to a constant: 1/2 (z - mu)^T Lambda (z - mu), per draw.
-        energy = 0.5 * ((gap @ precision) * gap).sum(axis=2)
+        q = DiagonalNormal(loc, mg.exp(log_scale))                     # batch (replicas,)
+        z = q.rsample((n,), rng)                                       # (n, replicas, d)
         # Summing the replicas' losses leaves each replica's gradient its own.
-        loss = energy.mean(axis=0).sum() - log_scale.sum()
+        loss = -(target.log_prob(z).mean(axis=0) + q.entropy()).sum()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -311,7 +321,7 @@ def reverse_kl_sgd(mean, cov, steps=2000, lr=0.05, n=32, rng=None, init=None,
     start = int(burn_in * steps)
     loc_average = loc_path[start:].mean(axis=0)                        # (replicas, d)
     variance_average = (scale_path[start:] ** 2).mean(axis=0)
-    return SGDFit(means=loc_average.mean(axis=0), variances=variance_average.mean(axis=0),
+    return SGDFit(q=factorized(loc_average.mean(axis=0), variance_average.mean(axis=0)),
                   means_stderr=loc_average.std(axis=0, ddof=1) / np.sqrt(replicas),
                   variances_stderr=variance_average.std(axis=0, ddof=1) / np.sqrt(replicas),
                   loc_path=loc_path, scale_path=scale_path)
