@@ -14,6 +14,10 @@ pair ``(type(p), type(q))`` up in a registry filled by
 ``@register_kl(P, Q)``; the match is exact (no fallback to parent
 classes), and a pair without a closed form raises NotImplementedError:
 estimate it by Monte Carlo with ``dpm.divergences.kl(p, q, n, rng)``.
+Pairs within one family are here; pairs of different 1-D families
+(Uniform || Normal, Normal || Laplace, Exponential || Gamma, ...) and the
++inf pairs (Normal vs Exponential, anything unbounded vs Uniform, Cauchy vs
+Normal) are in ``dpm/kl_cross.py``, registered when this module is imported.
 
 Reference: Kullback and Leibler (1951); the Gaussian forms in Bishop,
 "Pattern Recognition and Machine Learning" (2006); the VAE term in Kingma
@@ -27,7 +31,7 @@ from dpm.distributions.base import constant, expand_to, positive_param
 from dpm.distributions.cauchy import Cauchy
 from dpm.distributions.exponential import Exponential
 from dpm.distributions.gamma import (
-    ASYMPTOTIC_CONCENTRATION, STIRLING_BERNOULLI, Gamma, expm1_minus_x, x_minus_log1p)
+    ASYMPTOTIC_CONCENTRATION, Gamma, expm1_minus_x, kl_gamma_large_concentration)
 from dpm.distributions.gumbel import EULER_GAMMA, Gumbel
 from dpm.distributions.laplace import Laplace
 from dpm.distributions.multivariate_normal import DiagonalNormal, MultivariateNormal, _diagonal
@@ -210,70 +214,26 @@ def kl_gamma_gamma(p, q):
 
     When both concentrations are >= 10 the terms (each ~ a log a) cancel to
     a KL that may be 1e-7, so there it is computed from Stirling's series
-    (``_kl_gamma_large``) in a form with no cancellation.
+    (``dpm.distributions.gamma.kl_gamma_large_concentration``) in a form with no cancellation.
     """
     a1, r1, a2, r2 = p.concentration, p.rate, q.concentration, q.rate
     large = (a1.data >= ASYMPTOTIC_CONCENTRATION) & (a2.data >= ASYMPTOTIC_CONCENTRATION)
     if not large.any():
         return _kl_gamma_direct(a1, r1, a2, r2)
     if large.all():
-        return _kl_gamma_large(a1, r1, a2, r2)
+        return kl_gamma_large_concentration(a1, r1, a2, r2)
     # Double where: each form sees only concentrations it is meant for.
     big = ASYMPTOTIC_CONCENTRATION
     safe = [(mg.where(large, constant(1.0, a), a), mg.where(large, a, constant(big, a)))
             for a in (a1, a2)]
     (a1_small, a1_large), (a2_small, a2_large) = safe
-    return mg.where(large, _kl_gamma_large(a1_large, r1, a2_large, r2),
+    return mg.where(large, kl_gamma_large_concentration(a1_large, r1, a2_large, r2),
                     _kl_gamma_direct(a1_small, r1, a2_small, r2))
 
 
 def _kl_gamma_direct(a1, r1, a2, r2):
     return ((a1 - a2) * mg.digamma(a1) - mg.lgamma(a1) + mg.lgamma(a2)
             + a2 * (mg.log(r1) - mg.log(r2)) + a1 * (r2 - r1) / r1)
-
-
-def _taylor_remainder_of_power(m, x):
-    """(1 + x)^-m - 1 + m x = x^2 N_m(x) / (1 + x)^m, N_m with positive coefficients.
-
-    N_m(x) = 1 - (1 + x)^m + m x (1 + x)^m has the coefficients
-    m C(m, j-1) - C(m, j) for j >= 2 (those of x^0 and x^1 vanish).
-    """
-    from math import comb
-    coefficients = [m * comb(m, j - 1) - (comb(m, j) if j <= m else 0) for j in range(2, m + 2)]
-    numerator = x * 0.0 + float(coefficients[-1])
-    for c in reversed(coefficients[:-1]):
-        numerator = numerator * x + float(c)
-    return x * x * numerator / (1.0 + x) ** float(m)
-
-
-def _log_ratio(a, b):
-    """log(a / b) for a, b > 0: log1p((a - b) / b) near 1 (no cancellation), else log(a / b)."""
-    relative_gap = (a - b) / b
-    near = np.abs(relative_gap.data) < 0.5
-    return mg.where(near, mg.log1p(relative_gap), mg.log(a / b))
-
-
-def _kl_gamma_large(a1, r1, a2, r2):
-    """KL between gammas for large concentrations, without cancellation:
-
-        KL = a2 (e^eps - 1 - eps) + 1/2 (x - log(1 + x)) + R,
-        x = a2 / a1 - 1,   eps = log((a1 / r1) / (a2 / r2))   (the log-ratio of the means),
-        R = sum_k B_2k / (2k (2k-1)) a1^-(2k-1) [(1 + x)^-(2k-1) - 1 + (2k-1) x].
-
-    Derivation: put Stirling's log Gamma and psi into the direct form; the
-    (a - 1/2) log a - a parts and the rate terms combine into the first two
-    terms (each >= 0), and the series' corrections, whose derivative is psi's,
-    leave the Taylor remainders R (each O(x^2 / a^(2k-1))). Eight terms of
-    the series reach a relative error of about 1e-16 for a1, a2 >= 10.
-    """
-    x = (a2 - a1) / a1
-    eps = _log_ratio(r2, r1) - _log_ratio(a2, a1)
-    value = a2 * expm1_minus_x(eps) + x_minus_log1p(x) * 0.5
-    for k, bernoulli in enumerate(STIRLING_BERNOULLI, start=1):
-        m = 2 * k - 1
-        value = value + (_taylor_remainder_of_power(m, x) * (bernoulli / (m * (m + 1)))
-                         / a1 ** float(m))
-    return value
 
 
 @register_kl(Gumbel, Gumbel)
@@ -355,3 +315,7 @@ def kl_categorical_categorical(p, q):
         raise ValueError(f"KL between categoricals needs the same number of categories, got "
                          f"{p.num_categories} and {q.num_categories}")
     return _kl_discrete(p.probs, p.logits, q.logits)
+
+
+# --- pairs of different 1-D families (and the +inf pairs): kl_cross.py, registered on import
+import dpm.kl_cross  # noqa: E402,F401

@@ -10,6 +10,8 @@ its classes in RANDOM) fails here.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy import integrate, special, stats
@@ -21,6 +23,12 @@ from dpm.distributions import (
     MultivariateNormal, Normal, Uniform)
 from dpm.kl import KL_REGISTRY, kl_divergence, kl_normal_standard_normal, register_kl
 
+INF_P = {Normal: dict(loc=0.3, scale=1.2), Laplace: dict(loc=0.4, scale=0.8),
+         Gumbel: dict(loc=0.1, scale=1.4), Cauchy: dict(loc=0.2, scale=0.9),
+         Exponential: dict(rate=1.3), Gamma: dict(concentration=2.5, rate=1.5)}
+INF_Q = {Uniform: dict(low=-1.0, high=5.0), Exponential: dict(rate=1.3),
+         Gamma: dict(concentration=2.5, rate=1.5), Normal: dict(loc=0.3, scale=1.2),
+         Laplace: dict(loc=0.4, scale=0.8), Gumbel: dict(loc=0.1, scale=1.4)}
 L2 = np.array([[1.0, 0.0], [0.6, 0.8]])
 L3 = np.array([[1.2, 0.0, 0.0], [-0.4, 0.7, 0.0], [0.3, 0.5, 0.9]])
 EXAMPLES = {
@@ -52,6 +60,53 @@ EXAMPLES = {
     (MultivariateNormal, DiagonalNormal): [
         (dict(loc=np.array([0.2, -0.3, 0.5]), scale_tril=L3),
          dict(loc=np.array([0.0, 0.3, 0.0]), scale=np.array([1.0, 0.8, 1.5])))],
+    # pairs of different families (dpm/kl_cross.py): finite closed forms ...
+    (Normal, Laplace): [(dict(loc=0.3, scale=1.2), dict(loc=-0.5, scale=0.8)),
+                        (dict(loc=2.0, scale=0.3), dict(loc=2.0, scale=1.5))],
+    (Normal, Gumbel): [(dict(loc=0.3, scale=1.2), dict(loc=-0.5, scale=1.4)),
+                       (dict(loc=-1.0, scale=0.5), dict(loc=1.0, scale=2.0))],
+    (Laplace, Normal): [(dict(loc=0.5, scale=1.3), dict(loc=-0.2, scale=0.7)),
+                        (dict(loc=0.0, scale=0.5), dict(loc=0.0, scale=2.0))],
+    (Laplace, Gumbel): [(dict(loc=0.4, scale=0.8), dict(loc=0.1, scale=1.4)),
+                        (dict(loc=-2.0, scale=0.3), dict(loc=1.0, scale=0.5)),
+                        (dict(loc=0.0, scale=2.0), dict(loc=0.0, scale=1.0))],   # b >= beta: inf
+    (Exponential, Normal): [(dict(rate=1.3), dict(loc=0.5, scale=1.0)),
+                            (dict(rate=0.2), dict(loc=-1.0, scale=4.0))],
+    (Exponential, Gamma): [(dict(rate=1.3), dict(concentration=2.5, rate=1.5)),
+                           (dict(rate=0.5), dict(concentration=0.7, rate=0.3))],
+    (Exponential, Laplace): [(dict(rate=1.3), dict(loc=0.4, scale=0.8)),
+                             (dict(rate=0.5), dict(loc=-1.0, scale=2.0))],
+    (Exponential, Gumbel): [(dict(rate=1.3), dict(loc=0.1, scale=1.4)),
+                            (dict(rate=0.4), dict(loc=3.0, scale=2.5))],
+    (Gamma, Exponential): [(dict(concentration=2.5, rate=1.5), dict(rate=1.3)),
+                           (dict(concentration=0.6, rate=0.4), dict(rate=2.0))],
+    (Gamma, Normal): [(dict(concentration=2.5, rate=1.5), dict(loc=1.0, scale=1.2)),
+                      (dict(concentration=8.0, rate=0.5), dict(loc=10.0, scale=5.0))],
+    (Gamma, Gumbel): [(dict(concentration=2.5, rate=1.5), dict(loc=0.1, scale=1.4)),
+                      (dict(concentration=0.8, rate=2.0), dict(loc=-0.5, scale=0.6))],
+    (Gumbel, Normal): [(dict(loc=0.1, scale=1.4), dict(loc=0.3, scale=1.2)),
+                       (dict(loc=-1.0, scale=0.5), dict(loc=1.0, scale=2.0))],
+    (Uniform, Normal): [(dict(low=0.0, high=1.0), dict(loc=0.0, scale=1.0)),   # torch: 1.0856
+                        (dict(low=-2.0, high=3.5), dict(loc=0.5, scale=0.7))],
+    (Uniform, Laplace): [(dict(low=0.2, high=1.5), dict(loc=0.4, scale=0.8)),   # m inside
+                         (dict(low=0.2, high=1.5), dict(loc=-1.0, scale=2.0)),  # m below
+                         (dict(low=-3.0, high=-1.0), dict(loc=0.5, scale=1.0))],  # m above
+    (Uniform, Gumbel): [(dict(low=0.2, high=1.5), dict(loc=0.1, scale=1.4)),
+                        (dict(low=-2.0, high=3.0), dict(loc=1.0, scale=0.6))],
+    (Uniform, Cauchy): [(dict(low=0.2, high=1.5), dict(loc=0.2, scale=0.9)),
+                        (dict(low=-20.0, high=-5.0), dict(loc=3.0, scale=0.5))],
+    (Uniform, Exponential): [(dict(low=0.2, high=1.5), dict(rate=1.3)),
+                             (dict(low=0.0, high=4.0), dict(rate=0.3)),
+                             (dict(low=-0.5, high=1.0), dict(rate=1.0))],          # inf
+    (Uniform, Gamma): [(dict(low=0.2, high=1.5), dict(concentration=2.5, rate=1.5)),
+                       (dict(low=0.0, high=2.0), dict(concentration=0.7, rate=0.4)),
+                       (dict(low=-0.5, high=1.0), dict(concentration=2.0, rate=1.0))],  # inf
+    # ... and +inf: the support of p is not inside that of q, or E_p[-log q] diverges
+    **{(P, Q): [(INF_P[P], INF_Q[Q])]
+       for P, Q in [(P, Q) for P in (Normal, Laplace, Gumbel, Cauchy)
+                    for Q in (Uniform, Exponential, Gamma)]
+       + [(Exponential, Uniform), (Gamma, Uniform),
+          (Cauchy, Normal), (Cauchy, Laplace), (Cauchy, Gumbel)]},
     (Bernoulli, Bernoulli): [(dict(logits=0.4), dict(logits=-1.2)),
                              (dict(logits=5.0), dict(logits=0.0))],
     (Categorical, Categorical): [(dict(logits=np.array([0.1, -0.5, 1.2, 0.0])),
@@ -101,12 +156,51 @@ def quad_expectation(p_law, f, extra_points=()):
                    for a, b in zip(edges[:-1], edges[1:]))
 
 
+def truncated_kl_grows(p_law, q_law):
+    """True when int_{|x - median| < R} p log(p / q) keeps growing with R: a divergent KL.
+
+    At R = 20 and 2000 interquartile ranges of p, by the trapezoid rule on a
+    geometric grid (a rough integral suffices: a convergent integrand has no
+    mass left past R = 20 for these families, whose tails are at most like
+    1 / x^2 against a -log q of at most x^2 or e^|x|, while a divergent one
+    adds far more than 1 nat out to R = 2000).
+    """
+    center = float(p_law.median())
+    spread = float(p_law.ppf(0.75) - p_law.ppf(0.25))
+    offsets = spread * np.geomspace(1e-6, 2000.0, 20001)
+    x = np.concatenate([center - offsets[::-1], [center], center + offsets])
+    with np.errstate(all="ignore"):
+        log_p, log_q = p_law.logpdf(x), q_law.logpdf(x)
+        # as in quad_expectation: p < e^-200 counts as 0 (scipy's log q may underflow there)
+        integrand = np.where(log_p < -200, 0.0, np.exp(log_p) * (log_p - log_q))
+    inner = np.abs(x - center) <= 20.0 * spread
+    partial = [np.trapezoid(integrand[inner], x[inner]), np.trapezoid(integrand, x)]
+    return not np.isfinite(partial[1]) or partial[1] > partial[0] + 1.0
+
+
+_QUADRATURE_CACHE = {}
+
+
+def _reference_kl_1d(P, pk, Q, qk):
+    p_law, q_law = SCIPY_1D[P](**pk), SCIPY_1D[Q](**qk)
+    (p_low, p_high), (q_low, q_high) = p_law.support(), q_law.support()
+    if p_low < q_low or p_high > q_high or truncated_kl_grows(p_law, q_law):
+        return np.inf
+    kinks = [v for k, v in {**pk, **qk}.items() if k in ("loc", "low", "high")]
+    return quad_expectation(p_law, lambda x: p_law.logpdf(x) - q_law.logpdf(x), kinks)
+
+
 def reference_kl(P, pk, Q, qk, rng):
-    """(value, standard error): exact references have standard error 0."""
+    """(value, standard error): exact references have standard error 0.
+
+    For 1-D laws: +inf when scipy's support of p is not inside q's, or when
+    the truncated integral grows without bound; else quadrature.
+    """
     if P in SCIPY_1D:
-        p_law, q_law = SCIPY_1D[P](**pk), SCIPY_1D[Q](**qk)
-        kinks = [v for k, v in {**pk, **qk}.items() if k in ("loc", "low", "high")]
-        return quad_expectation(p_law, lambda x: p_law.logpdf(x) - q_law.logpdf(x), kinks), 0.0
+        key = (P, tuple(sorted(pk.items())), Q, tuple(sorted(qk.items())))
+        if key not in _QUADRATURE_CACHE:  # the cross-entropy test asks again
+            _QUADRATURE_CACHE[key] = _reference_kl_1d(P, pk, Q, qk)
+        return _QUADRATURE_CACHE[key], 0.0
     if P in (Bernoulli, Categorical):
         return special.rel_entr(discrete_probs(P, pk), discrete_probs(Q, qk)).sum(), 0.0
     (m1, s1), (m2, s2) = gaussian_moments(P, pk), gaussian_moments(Q, qk)
@@ -152,6 +246,58 @@ def test_registered_kl_matches_reference(pair):
             assert abs(ours - expected) <= 5 * se, (ours, expected, se)
 
 
+CROSS_PAIRS = [pair for pair in PAIRS if pair[0] is not pair[1] and pair[0] in SCIPY_1D]
+
+
+# dpm.quadrature.kl's divergence probe evaluates log q far out in the left tail, where a
+# Gumbel's e^{-z} overflows to -inf log q while p is already 0, and so reports +inf for
+# an unbounded p against a Gumbel q (a defect of dpm/quadrature.py, reported to its owner;
+# these two pairs are checked against scipy's quadrature in the registry test above).
+QUADRATURE_FALSE_INF = {(Normal, Gumbel), (Laplace, Gumbel)}
+
+
+@pytest.mark.claim("K1")
+@pytest.mark.parametrize("pair", [
+    pytest.param(pair, marks=pytest.mark.xfail(reason="dpm.quadrature probe: false +inf against "
+                                               "a Gumbel q (see QUADRATURE_FALSE_INF)"))
+    if pair in QUADRATURE_FALSE_INF else pair for pair in CROSS_PAIRS],
+    ids=lambda pair: f"{pair[0].__name__}-{pair[1].__name__}")
+def test_cross_family_kl_matches_dpm_quadrature(pair):
+    # The second reference for pairs of different families: dpm.quadrature integrates our
+    # own log-densities (inf where the supports are not nested or a tail diverges).
+    from dpm import quadrature
+    P, Q = pair
+    for pk, qk in examples_of(pair):
+        p, q = P(**pk), Q(**qk)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = quadrature.kl(p, q)
+        assert kl_divergence(p, q).item() == pytest.approx(expected, rel=1e-8, abs=1e-10)
+
+
+@pytest.mark.claim("K1")
+def test_cross_family_kl_has_both_kinds_of_infinity_and_torch_s_uniform_normal_value():
+    # torch.distributions: KL(U(0, 1) || N(0, 1)) = 1.0856; in closed form 1/2 log(2 pi) + 1/6.
+    value = kl_divergence(Uniform(0.0, 1.0), Normal(0.0, 1.0)).item()
+    assert value == pytest.approx(0.5 * np.log(2 * np.pi) + 1.0 / 6.0, rel=1e-15)
+    assert round(value, 4) == 1.0856
+    assert kl_divergence(Normal(0.0, 1.0), Exponential(1.0)).item() == np.inf   # supports
+    assert kl_divergence(Normal(0.0, 1.0), Uniform(-1e6, 1e6)).item() == np.inf
+    assert kl_divergence(Cauchy(0.0, 1.0), Normal(0.0, 1e3)).item() == np.inf  # tails
+    # mixed batches: inf only where the condition fails, finite gradients elsewhere
+    low = mg.Tensor(np.array([0.5, -0.5]), requires_grad=True)
+    kl = kl_divergence(Uniform(low, 2.0), Exponential(1.5))
+    assert np.isfinite(kl.data[0]) and kl.data[1] == np.inf
+    mg.where(np.isfinite(kl.data), kl, 0.0).sum().backward()
+    # d/da [-log(b - a) - log l + l (a + b)/2] = 1/(b - a) + l/2
+    np.testing.assert_allclose(low.grad, [1 / 1.5 + 0.75, 0.0], rtol=1e-14)
+    scale = mg.Tensor(np.array([0.5, 1.0, 3.0]), requires_grad=True)
+    kl = kl_divergence(Laplace(0.0, scale), Gumbel(0.0, 1.0))
+    assert np.isfinite(kl.data[0]) and kl.data[1] == np.inf and kl.data[2] == np.inf
+    mg.where(np.isfinite(kl.data), kl, 0.0).sum().backward()
+    assert np.all(np.isfinite(scale.grad)) and scale.grad[1] == 0.0
+
+
 @pytest.mark.claim("K2")
 @pytest.mark.parametrize("pair", [p for p in PAIRS
                                   if p[0] in SCIPY_1D or p[0] in (Bernoulli, Categorical)],
@@ -161,6 +307,10 @@ def test_kl_is_cross_entropy_minus_entropy(pair):
     # form), and our entropy() must agree with it.
     P, Q = pair
     for pk, qk in examples_of(pair):
+        if P in SCIPY_1D and reference_kl(P, pk, Q, qk, None)[0] == np.inf:
+            # H(P, Q) = inf and H(P) finite: the KL is inf (checked against the reference above)
+            assert kl_divergence(P(**pk), Q(**qk)).item() == np.inf
+            continue
         if P in SCIPY_1D:
             p_law, q_law = SCIPY_1D[P](**pk), SCIPY_1D[Q](**qk)
             kinks = [v for k, v in {**pk, **qk}.items() if k in ("loc", "low", "high")]
@@ -257,6 +407,11 @@ def test_kl_gradcheck_in_both_laws_parameters(pair):
         for (side, name), t in zip(keys, tensors):
             args[side][name] = as_argument(name, t)
         return kl_divergence(P(**args["p"]), Q(**args["q"]))
+    if kl(*values).item() == np.inf:
+        # The +inf pairs (support of p not inside q's): a constant, with no gradient to check.
+        assert examples_of(pair) == [(pk, qk)] and not kl(*[mg.Tensor(v, requires_grad=True)
+                                                             for v in values]).requires_grad
+        return
     assert mg.gradcheck(kl, values, atol=1e-6, rtol=1e-5)
 
 

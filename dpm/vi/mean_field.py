@@ -48,7 +48,7 @@ from dpm.kl import kl_divergence
 
 @dataclass
 class MeanFieldFit:
-    """A fitted factorized Gaussian: ``q`` = prod_j N(means[j], variances[j]) as a DiagonalNormal."""
+    """A fitted factorized Gaussian: ``q`` = prod_j N(means[j], variances[j]), a DiagonalNormal."""
     q: DiagonalNormal
 
     @property
