@@ -1,9 +1,12 @@
 """Probability distributions with reparameterized sampling, one family a file.
 
 Every family implements the interface of ``base.Distribution``: log_prob,
-sample, rsample (where ``has_rsample``), mean, variance, entropy.
+sample, rsample (where ``has_rsample``), mean, variance, entropy. Normal,
+Cauchy, Laplace and Gumbel are ``location_scale.LocationScale`` families:
+each declares only its standard law.
 """
 from dpm.distributions.base import Distribution, Interval  # noqa: F401
+from dpm.distributions.location_scale import LocationScale  # noqa: F401
 from dpm.distributions.normal import Normal  # noqa: F401
 from dpm.distributions.multivariate_normal import DiagonalNormal, MultivariateNormal  # noqa: F401
 from dpm.distributions.uniform import Uniform  # noqa: F401

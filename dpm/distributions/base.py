@@ -92,7 +92,9 @@ def resolve_rng(rng):
 
 
 def _is_count(n):
-    """An integer (Python or NumPy, not a bool): what a sample shape is made of."""
+    """An integer (Python or NumPy, or a 0-d integer array; not a bool): a sample shape's entry."""
+    if isinstance(n, np.ndarray) and n.shape == () and np.issubdtype(n.dtype, np.integer):
+        return True
     return isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_))
 
 
