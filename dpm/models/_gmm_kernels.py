@@ -20,8 +20,9 @@ block accumulating its own statistics, summed at the end; each point costs
 exactly K exps (``minigrad.kernels._exp_scalar``, the project's vectorizable
 exp: exp(a_k - M) is kept for the responsibilities, so no second exp).
 
-A point whose every a_k is -inf (x infinite) gets log p = -inf and no
-responsibility; NaN stays NaN. A component of weight 0 has c_k = -inf and
+A point with an infinite coordinate gets log p = -inf and no
+responsibility; a NaN coordinate gives NaN. Every weight 0 is not allowed
+(``fit_gmm`` never makes one). A component of weight 0 has c_k = -inf and
 contributes nothing. ``estep`` dispatches to ``estep_numba`` or, with Numba
 disabled, to ``estep_numpy``, the broadcast (N, K, d) twin of the same
 signature that the tests check it against.
@@ -54,21 +55,19 @@ def component_constants(weights, prec_chol):
 # ------------------------------------------------------------------ NumPy twin
 def estep_numpy(x, const, means, prec_chol, with_stats=True):
     """(log p (N,), n (K,), s (K, d), S (K, d, d)) by broadcasting; the stats are zeros if not asked."""
-    diff = x[:, None, :] - means[None, :, :]                         # (N, K, d)
+    finite = np.isfinite(x).all(axis=1)
+    diff = np.where(finite[:, None], x, 0.0)[:, None, :] - means[None, :, :]     # (N, K, d)
     y = np.einsum("krc,nkc->nkr", prec_chol, diff)
     a = const[None, :] - 0.5 * np.einsum("nkr,nkr->nk", y, y)
     top = a.max(axis=1)
-    safe_top = np.where(np.isfinite(top), top, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        e = np.exp(a - safe_top[:, None])
-        total = e.sum(axis=1)
-        log_p = np.where(np.isneginf(top), -INF, safe_top + np.log(total))
-        log_p = np.where(np.isnan(top), np.nan, log_p)
+    e = np.exp(a - top[:, None])
+    total = e.sum(axis=1)
+    log_p = np.where(finite, top + np.log(total), -INF)
+    log_p = np.where(np.isnan(x).any(axis=1), np.nan, log_p)
     K, d = means.shape
     if not with_stats:
         return log_p, np.zeros(K), np.zeros((K, d)), np.zeros((K, d, d))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = np.where(np.isfinite(log_p)[:, None], e / total[:, None], 0.0)
+    r = np.where(finite[:, None], e / total[:, None], 0.0)
     return (log_p, r.sum(axis=0), np.einsum("nk,nkc->kc", r, diff),
             np.einsum("nk,nkc,nke->kce", r, diff, diff))
 
@@ -83,6 +82,13 @@ def _block(x, const, means, prec_chol, with_stats, log_p, e, nk, sx, sxx):
     K = const.size
     diff = np.empty(d)
     for i in range(m):
+        finite, has_nan = True, False
+        for c in range(d):
+            finite = finite and abs(x[i, c]) < INF
+            has_nan = has_nan or x[i, c] != x[i, c]
+        if not finite:                           # an infinite coordinate: density 0; NaN: NaN
+            log_p[i] = math.nan if has_nan else -INF
+            continue
         top = -INF
         for k in range(K):
             quad = 0.0
@@ -94,12 +100,6 @@ def _block(x, const, means, prec_chol, with_stats, log_p, e, nk, sx, sxx):
             a = const[k] - 0.5 * quad
             e[k] = a
             top = a if a > top else top
-        if not top > -INF:                       # every a_k -inf (x infinite), or NaN
-            has_nan = False
-            for k in range(K):
-                has_nan = has_nan or e[k] != e[k]
-            log_p[i] = math.nan if has_nan else -INF
-            continue
         total = 0.0
         for k in range(K):
             e[k] = _exp_scalar(e[k] - top)
