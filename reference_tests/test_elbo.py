@@ -17,6 +17,7 @@ import scipy.stats as st
 from scipy import integrate
 
 import minigrad as mg
+from minigrad._numba import NUMBA_ENABLED
 from minigrad import Tensor
 from dpm.distributions import Gamma, Normal
 from dpm.vi import _iwae_kernels as ik
@@ -256,6 +257,7 @@ def test_iwae_gradient_path_equals_kernel_path():
 
 
 @pytest.mark.claim("V8")
+@pytest.mark.skipif(not NUMBA_ENABLED, reason="Numba is off (MINIGRAD_DISABLE_NUMBA)")
 def test_log_mean_exp_kernel_matches_twin_and_scipy():
     rng = np.random.default_rng(10)
     values = rng.normal(size=(3, 3000, 40)) * 30

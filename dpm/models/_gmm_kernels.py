@@ -54,7 +54,7 @@ def component_constants(weights, prec_chol):
 
 # ------------------------------------------------------------------ NumPy twin
 def estep_numpy(x, const, means, prec_chol, with_stats=True):
-    """(log p (N,), n (K,), s (K, d), S (K, d, d)) by broadcasting; the stats are zeros if not asked."""
+    """(log p (N,), n (K,), s (K, d), S (K, d, d)) by broadcasting (stats zero if not asked)."""
     finite = np.isfinite(x).all(axis=1)
     diff = np.where(finite[:, None], x, 0.0)[:, None, :] - means[None, :, :]     # (N, K, d)
     y = np.einsum("krc,nkc->nkr", prec_chol, diff)
@@ -143,7 +143,7 @@ def estep_numba(x, const, means, prec_chol, with_stats=True):
 
 
 def estep(x, const, means, prec_chol, with_stats=True):
-    """E-step on contiguous float64 arrays: x (N, d), const (K,), means (K, d), prec_chol (K, d, d)."""
+    """E-step on float64 arrays: x (N, d), const (K,), means (K, d), prec_chol (K, d, d)."""
     x, const, means, prec_chol = (np.ascontiguousarray(a, dtype=np.float64)
                                   for a in (x, const, means, prec_chol))
     if NUMBA_ENABLED:

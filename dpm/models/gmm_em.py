@@ -12,7 +12,8 @@ over the data:
     E-step: r_ik = pi_k p(x_i | theta_k) / sum_j pi_j p(x_i | theta_j)
     M-step: n_k = sum_i r_ik, pi_k = n_k / N, and per family
             Gaussian:   mu_k = sum_i r_ik x_i / n_k,
-                        Sigma_k = sum_i r_ik (x_i - mu_k)(x_i - mu_k)^T / n_k  (diagonal: its diagonal)
+                        Sigma_k = sum_i r_ik (x_i - mu_k)(x_i - mu_k)^T / n_k
+                        (diagonal covariances: its diagonal)
             Bernoulli:  mu_k = sum_i r_ik x_i / n_k
 
 The E-step makes the bound equal to the log-likelihood, the M-step raises the

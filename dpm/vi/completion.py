@@ -18,7 +18,8 @@ ways to raise the bound are offered:
 - ``complete`` (exact, coordinate ascent): add the label to the mean-field,
   q(k) prod_j q(z_j), whose bound L(q_k, phi) <= ELBO(phi) (Jensen over k) is
   closed form, and maximise it one factor at a time:
-      q(k)  proportional to pi_k p(x_o | k) exp(sum_{j missing} [phi_j log mu_kj + (1 - phi_j) log(1 - mu_kj)])
+      q(k)  proportional to pi_k p(x_o | k)
+            exp(sum_{j missing} [phi_j log mu_kj + (1 - phi_j) log(1 - mu_kj)])
       phi_j = sigmoid(sum_k q(k) log(mu_kj / (1 - mu_kj)))
   Each update maximises L over one factor, so L rises at every update (V12);
   ``history`` holds L after each one, from phi = 1/2, q(k) = pi.

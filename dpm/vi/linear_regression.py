@@ -136,7 +136,8 @@ class ExactPosterior:
         self.alpha_mean = float(stats[0])
         self.alpha_sd = float(math.sqrt(max(stats[1] - stats[0] ** 2, 0.0)))
         self.mean = stats[2:2 + self.M]
-        self.covariance = stats[2 + self.M:].reshape(self.M, self.M) - np.outer(self.mean, self.mean)
+        second = stats[2 + self.M:].reshape(self.M, self.M)
+        self.covariance = second - np.outer(self.mean, self.mean)
 
     # -- p(t | alpha) (Bishop 3.86) and p(w | alpha, t), in the eigenbasis of beta Phi^T Phi
     def log_marginal(self, alpha):

@@ -52,7 +52,7 @@ class BernoulliDecoder(Module):
         return Bernoulli(logits=self.linear(z))
 
     def log_joint(self, x):
-        """z (n, B, d) -> log p(x_b, z) = log N(z; 0, I) + sum_j log Bern(x_bj | z), shape (n, B)."""
+        """z (n, B, d) -> log p(x_b, z) = log N(z; 0, I) + sum_j log Bern(x_bj | z): (n, B)."""
         prior = DiagonalNormal(np.zeros(self.z_dim), np.ones(self.z_dim))
         return lambda z: prior.log_prob(z) + mg.sum(self(z).log_prob(x), axis=-1)
 
