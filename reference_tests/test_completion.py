@@ -27,8 +27,8 @@ TOP_HIDDEN = np.arange(64) >= 32             # observed: the bottom half of an 8
 def digits_model():
     x, _ = load_digits(binarize=True)
     order = np.random.default_rng(0).permutation(len(x))      # a seeded local split
-    train, test = x[order[:1400]], x[order[1400:]]
-    return fit_bernoulli_mixture(train, 10, np.random.default_rng(1), iters=40), test
+    train, test = x[order[:1000]], x[order[1400:]]
+    return fit_bernoulli_mixture(train, 10, np.random.default_rng(1), iters=25), test
 
 
 def non_decreasing(history):
