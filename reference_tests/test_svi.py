@@ -116,3 +116,30 @@ def test_bad_input(digits):
         svi(decoder, train[:, :10], 1, np.random.default_rng(0))
     with pytest.raises(ValueError, match="shape"):
         amortized(decoder, GaussianEncoder(64, 4), train[0], 1, np.random.default_rng(0))
+
+
+@pytest.mark.claim("V5")
+@pytest.mark.parametrize("method", ["svi", "amortized"])
+def test_resume_from_checkpoint_gives_same_numbers(method, digits, tmp_path):
+    train, _ = digits
+    train = train[:300]
+
+    def run(steps, path):
+        rng = np.random.default_rng(8)
+        decoder = BernoulliDecoder(64, 3, rng=np.random.default_rng(9))
+        if method == "svi":
+            history = svi(decoder, train, steps, rng, batch_size=32, inner_steps=3,
+                          checkpoint=path, every=5)[2]
+            return decoder, history
+        encoder = GaussianEncoder(64, 3, hidden=(16,), rng=np.random.default_rng(10))
+        return decoder, amortized(decoder, encoder, train, steps, rng, batch_size=32,
+                                  checkpoint=path, every=5)
+
+    straight, straight_history = run(20, None)
+    path = tmp_path / f"{method}.npz"
+    run(10, path)                                  # interrupted after 10 steps ...
+    resumed, resumed_history = run(20, path)       # ... and resumed to 20
+    assert resumed_history == straight_history
+    for a, b in zip(straight.parameters(), resumed.parameters()):
+        np.testing.assert_array_equal(a.data, b.data)
+    assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())

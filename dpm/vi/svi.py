@@ -38,6 +38,7 @@ from minigrad.nn import MLP, Linear, Module
 from minigrad.optim import Adam
 from dpm.distributions import Bernoulli, DiagonalNormal
 from dpm.montecarlo import Estimate
+from dpm.vi._training import load_training, save_training
 from dpm.vi.elbo import _log_weights, elbo
 
 
@@ -78,7 +79,8 @@ def _check(x, decoder):
 
 def _check_finite(value, step):
     if not np.isfinite(value):
-        raise FloatingPointError(f"ELBO became {value} at step {step}; stopping")
+        raise FloatingPointError(f"ELBO became {value} at step {step}; stopping before the "
+                                 f"update (the last checkpoint, if any, is finite)")
 
 
 def optimize_local(decoder, x, loc, log_scale, steps, lr, rng, n=1):
@@ -100,51 +102,69 @@ def optimize_local(decoder, x, loc, log_scale, steps, lr, rng, n=1):
 
 
 def svi(decoder, x, steps, rng, batch_size=64, inner_steps=10, inner_lr=0.1, lr=0.01,
-        verbose=False):
+        verbose=False, checkpoint=None, every=100):
     """The lecture's SVI: per-data-point phi_i with an inner loop, then a theta step.
 
     Returns (loc (M, d), log_scale (M, d), history): the batch's mean ELBO at phi* per step.
+    ``steps`` counts from the start of training: with ``checkpoint`` (a path) the state
+    is saved atomically every ``every`` steps and at the end, and a run finding the
+    file resumes from it (same numbers as an uninterrupted run).
     """
     x = _check(x, decoder)
     M, d = x.shape[0], decoder.z_dim
     loc, log_scale = np.zeros((M, d)), np.zeros((M, d))
     optimizer = Adam(decoder.parameters(), lr=lr)
-    history = []
-    for step in range(steps):
+    history, start = [], 0
+    resumed = load_training(checkpoint, {"decoder": decoder}, optimizer, rng)
+    if resumed is not None:
+        start, history, extra = resumed
+        loc, log_scale = extra["loc"].copy(), extra["log_scale"].copy()
+    for step in range(start, steps):
         batch = rng.choice(M, size=min(batch_size, M), replace=False)
         loc[batch], log_scale[batch] = optimize_local(
             decoder, x[batch], loc[batch], log_scale[batch], inner_steps, inner_lr, rng)
         optimizer.zero_grad()
         guide = DiagonalNormal(Tensor(loc[batch]), Tensor(np.exp(log_scale[batch])))
         bound = mg.mean(elbo(decoder.log_joint(x[batch]), guide, n=1, rng=rng))
+        _check_finite(float(bound.data), step)
         (-bound).backward()
         optimizer.step()
         history.append(float(bound.data))
-        _check_finite(history[-1], step)
         if verbose and (step + 1) % 50 == 0:
             print(f"svi step {step + 1}/{steps}: batch ELBO {history[-1]:.4f}", file=sys.stderr)
+        if checkpoint is not None and ((step + 1) % every == 0 or step + 1 == steps):
+            save_training(checkpoint, {"decoder": decoder}, optimizer, rng, step + 1, history,
+                          {"loc": loc, "log_scale": log_scale})
     return loc, log_scale, history
 
 
-def amortized(decoder, encoder, x, steps, rng, batch_size=64, lr=0.01, verbose=False):
+def amortized(decoder, encoder, x, steps, rng, batch_size=64, lr=0.01, verbose=False,
+              checkpoint=None, every=100):
     """Joint Adam ascent of the batch ELBO in theta (decoder) and lambda (encoder).
 
-    Returns the history of the batch's mean ELBO per step.
+    Returns the history of the batch's mean ELBO per step; ``checkpoint`` and
+    ``every`` as in ``svi`` (atomic saves, resume from the file).
     """
     x = _check(x, decoder)
+    modules = {"decoder": decoder, "encoder": encoder}
     optimizer = Adam(list(decoder.parameters()) + list(encoder.parameters()), lr=lr)
-    history = []
-    for step in range(steps):
+    history, start = [], 0
+    resumed = load_training(checkpoint, modules, optimizer, rng)
+    if resumed is not None:
+        start, history, _ = resumed
+    for step in range(start, steps):
         batch = x[rng.choice(x.shape[0], size=min(batch_size, x.shape[0]), replace=False)]
         optimizer.zero_grad()
         bound = mg.mean(elbo(decoder.log_joint(batch), encoder(batch), n=1, rng=rng))
+        _check_finite(float(bound.data), step)
         (-bound).backward()
         optimizer.step()
         history.append(float(bound.data))
-        _check_finite(history[-1], step)
         if verbose and (step + 1) % 50 == 0:
             print(f"amortized step {step + 1}/{steps}: batch ELBO {history[-1]:.4f}",
                   file=sys.stderr)
+        if checkpoint is not None and ((step + 1) % every == 0 or step + 1 == steps):
+            save_training(checkpoint, modules, optimizer, rng, step + 1, history)
     return history
 
 
