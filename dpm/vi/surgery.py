@@ -14,7 +14,7 @@ from (at most log N nats).
 
 How it is computed here: q_agg is a finite mixture, so its log density is
 exact, a logsumexp over the N encoder densities (an (n, N, N) array of log
-densities). Each term is a Monte Carlo average over n draws from every
+densities when a gradient is needed, one (N, N) slice per draw otherwise). Each term is a Monte Carlo average over n draws from every
 q(z | x_i), stratified by data point, with the stratified standard error
 sqrt(sum_i s_i^2 / n) / N (s_i^2 the sample variance of data point i's n
 draws; the draws of different points are independent). All three come from
@@ -31,6 +31,7 @@ from typing import NamedTuple
 import numpy as np
 
 import minigrad as mg
+from minigrad.autodiff import STATE
 from dpm.distributions.base import resolve_rng
 from dpm.montecarlo import Estimate
 
@@ -48,6 +49,17 @@ def _stratified(values):
     mean = mg.mean(values)
     stderr = math.sqrt(float(np.sum(values.data.var(axis=0, ddof=1))) / n) / strata
     return Estimate.from_tensor(mean, stderr, n * strata)
+
+
+def _log_aggregate(guide, z, event, N):
+    """log q_agg(z) = logsumexp_l log q(z | x_l) - log N for draws z (m, N, event)."""
+    # every draw under every data point's density: z (m, N, 1, event) against the batch (N,)
+    spread = z.reshape(z.shape[:2] + (1,) + z.shape[2:]) if event else z.reshape(z.shape + (1,))
+    log_q_all = guide.log_prob(spread)                          # (m, N, N)
+    if log_q_all.shape != z.shape[:2] + (N,):
+        raise ValueError(f"guide.log_prob must broadcast draws against the N = {N} data "
+                         f"points to shape {z.shape[:2] + (N,)}, got {log_q_all.shape}")
+    return mg.logsumexp(log_q_all, axis=2) - math.log(N)
 
 
 def elbo_surgery(guide, prior, n=2, rng=None):
@@ -68,14 +80,15 @@ def elbo_surgery(guide, prior, n=2, rng=None):
     z = guide.rsample((n,), rng) if guide.has_rsample else mg.Tensor(guide.sample((n,), rng))
     log_q = guide.log_prob(z)                                   # (n, N): log q(z_ji | x_i)
     event = len(guide.event_shape)
-    # every draw under every data point's density: z (n, N, 1, event) against the batch (N,)
-    spread = z.reshape(z.shape[:2] + (1,) + z.shape[2:]) if event else z.reshape(z.shape + (1,))
-    log_q_all = guide.log_prob(spread)                          # (n, N, N)
-    log_q_agg = mg.logsumexp(log_q_all, axis=2) - math.log(N)
     log_p = mg.as_tensor(prior.log_prob(z))
-    if log_q.shape != (n, N) or log_p.shape != (n, N) or log_q_all.shape != (n, N, N):
-        raise ValueError(f"guide and prior log densities must have shapes (n, N) = {(n, N)} "
-                         f"(and (n, N, N) across data points), got {log_q.shape}, "
-                         f"{log_p.shape}, {log_q_all.shape}")
+    if log_q.shape != (n, N) or log_p.shape != (n, N):
+        raise ValueError(f"guide and prior log densities must have shape (n, N) = {(n, N)}, "
+                         f"got {log_q.shape} and {log_p.shape}")
+    if z.requires_grad and STATE.grad_enabled:
+        log_q_agg = _log_aggregate(guide, z, event, N)          # one (n, N, N) graph
+    else:                                                       # evaluation: (N, N) at a time
+        with mg.no_grad():
+            log_q_agg = mg.Tensor(np.concatenate(
+                [_log_aggregate(guide, z[j:j + 1], event, N).data for j in range(n)]))
     return Surgery(_stratified(log_q - log_p), _stratified(log_q_agg - log_p),
                    _stratified(log_q - log_q_agg))
