@@ -114,6 +114,13 @@ CODE = {
     "G2": ["dpm/models/gan.py"],
     "V2": ["dpm/vi/mean_field.py"],
     "V3": ["dpm/vi/mean_field.py"],
+    "V1": ["dpm/vi/elbo.py"],
+    "V4": ["dpm/vi/linear_regression.py"],
+    "V5": ["dpm/vi/svi.py", "dpm/vi/elbo.py"],
+    "V8": ["dpm/vi/elbo.py", "dpm/vi/_iwae_kernels.py"],
+    "V9": ["dpm/vi/surgery.py"],
+    "V12": ["dpm/vi/completion.py", "dpm/models/gmm_em.py"],
+    "E1": ["dpm/models/gmm_em.py", "dpm/models/_gmm_kernels.py"],
     "N1": ["dpm/distributions/transformed.py"],
 }
 
@@ -135,4 +142,11 @@ DEMO = {
     "G2": "gan_optimum",
     "V2": "mean_field",
     "V3": "mean_field",
+    "V1": "elbo_bounds",
+    "V4": "vb_linear_regression",
+    "V5": "svi_vs_amortized",
+    "V8": "elbo_bounds",
+    "V9": "elbo_surgery",
+    "V12": "image_completion",
+    "E1": "em_gmm",
 }
