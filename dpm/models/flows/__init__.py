@@ -18,3 +18,5 @@ from dpm.models.flows.stacks import (  # noqa: F401
     maf_flow, planar_flow, realnvp_flow, standard_normal)  # noqa: F401
 
 LAYERS = (AdditiveCoupling, AffineCoupling, Planar, Radial, MAF, IAF, Permutation, ActNorm)
+from dpm.models.flows.fit import FitHistory, fit_max_likelihood, mean_nll  # noqa: E402, F401
+from dpm.models.flows.evaluate import GridIntegral, best_gaussian, grid_integral  # noqa: E402, F401
