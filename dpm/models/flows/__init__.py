@@ -15,7 +15,7 @@ from dpm.models.flows.maf import IAF, MAF  # noqa: F401
 from dpm.models.flows.permutation import Permutation  # noqa: F401
 from dpm.models.flows.actnorm import ActNorm  # noqa: F401
 from dpm.models.flows.stacks import (  # noqa: F401
-    maf_flow, planar_flow, realnvp_flow, standard_normal)  # noqa: F401
+    iaf_flow, maf_flow, planar_flow, realnvp_flow, standard_normal)  # noqa: F401
 
 LAYERS = (AdditiveCoupling, AffineCoupling, Planar, Radial, MAF, IAF, Permutation, ActNorm)
 from dpm.models.flows.fit import FitHistory, fit_max_likelihood, mean_nll  # noqa: E402, F401

@@ -37,3 +37,11 @@ def planar_flow(dim, n_layers=16, rng=None):
     """Flow of ``n_layers`` planar layers (the variational posterior of Rezende and Mohamed)."""
     rng = resolve_rng(rng)
     return Flow(standard_normal(dim), [Planar(dim, rng=rng) for _ in range(n_layers)])
+
+
+def iaf_flow(dim, n_layers=6, hidden=(32,), rng=None):
+    """Flow of ``n_layers`` IAFs in alternating orders: one-pass sampling, for posteriors."""
+    from dpm.models.flows.maf import IAF
+    rng = resolve_rng(rng)
+    orders = [np.arange(dim) if k % 2 == 0 else np.arange(dim)[::-1] for k in range(n_layers)]
+    return Flow(standard_normal(dim), [IAF(dim, hidden, rng=rng, order=o) for o in orders])
