@@ -115,6 +115,11 @@ CODE = {
     "V2": ["dpm/vi/mean_field.py"],
     "V3": ["dpm/vi/mean_field.py"],
     "N1": ["dpm/distributions/transformed.py"],
+    "N2": ["dpm/models/flows/coupling.py", "dpm/models/flows/planar.py", "dpm/models/flows/maf.py"],
+    "N3": ["dpm/models/flows/coupling.py", "dpm/models/flows/maf.py", "dpm/models/flows/planar.py"],
+    "N4": ["dpm/models/flows/fit.py", "dpm/models/flows/evaluate.py"],
+    "R1": ["dpm/models/autoregressive.py"],
+    "R2": ["dpm/models/autoregressive.py", "dpm/models/flows/fit.py"],
 }
 
 DEMO = {
@@ -135,4 +140,8 @@ DEMO = {
     "G2": "gan_optimum",
     "V2": "mean_field",
     "V3": "mean_field",
+    "N2": "change_of_variables",
+    "N4": "flows_2d",
+    "R1": "made_digits",
+    "R2": "made_digits",
 }
