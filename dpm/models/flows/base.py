@@ -107,5 +107,13 @@ class Flow(TransformedDistribution, nn.Module):
             return self._last_draw.log_prob
         return super().log_prob(y)
 
+    def load_state_dict(self, state):
+        """Load parameters; data-initialised layers (ActNorm) then count as initialised."""
+        super().load_state_dict(state)
+        for module in self.modules():
+            if hasattr(module, "initialized"):
+                module.initialized = True
+        return self
+
     def __repr__(self):
         return f"Flow(base={self.base!r}, layers={self.transforms!r})"
