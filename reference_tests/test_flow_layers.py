@@ -258,3 +258,18 @@ def test_flow_samples_match_its_density():
         exact = F.evaluate.trapezoid_2d(moment(gx, gy) * dens, h, h)
         values = moment(draws[:, 0], draws[:, 1])
         assert abs(values.mean() - exact) <= 5 * values.std() / np.sqrt(len(values))
+
+
+@pytest.mark.claim("N3")
+@pytest.mark.parametrize("cls, one_pass", [(F.MAF, "inverse"), (F.IAF, "forward")])
+def test_autoregressive_flows_need_one_pass_one_way_and_d_passes_the_other(cls, one_pass):
+    layer = make_layer(cls)
+    calls = []
+    network = layer.net.forward
+    layer.net.forward = lambda v: calls.append(1) or network(v)
+    other = "forward" if one_pass == "inverse" else "inverse"
+    getattr(layer, one_pass)(points(7, 10))
+    assert len(calls) == 1
+    calls.clear()
+    getattr(layer, other)(points(7, 10))
+    assert len(calls) == D

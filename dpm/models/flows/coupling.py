@@ -20,6 +20,8 @@ Bengio 2017 (RealNVP); karpathy/pytorch-normalizing-flows.
 """
 from __future__ import annotations
 
+import numpy as np
+
 import minigrad as mg
 from minigrad import nn
 from dpm.distributions.base import resolve_rng
@@ -69,7 +71,7 @@ class AdditiveCoupling(_Coupling):
     """NICE: y_B = x_B + t(x_A); volume preserving, log|det J| = 0."""
 
     def _couple(self, changed, t, direction):
-        log_det = mg.Tensor(mg.as_tensor(changed).data[..., 0] * 0.0)
+        log_det = mg.Tensor(np.zeros(changed.shape[:-1], dtype=changed.dtype))
         return changed + t * float(direction), log_det
 
 
