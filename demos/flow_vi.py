@@ -28,7 +28,7 @@ TARGETS = {"banana": (vi.banana, (-7, 7, -4, 10)), "ring": (vi.ring_energy, (-5,
 def guides(rng, quick):
     return {"diag_gaussian": (vi.DiagonalGaussianGuide(2), 2e-2),
             "planar": (F.planar_flow(2, 8 if quick else 32, rng=rng), 2e-2),
-            "iaf": (F.iaf_flow(2, 6, (32,), rng=rng), 1e-2)}
+            "iaf": (F.iaf_flow(2, 6, (32,), rng=rng), 1e-2 if quick else 3e-3)}
 
 
 def plot(fits, args):
