@@ -122,6 +122,11 @@ CODE = {
     "V12": ["dpm/vi/completion.py", "dpm/models/gmm_em.py"],
     "E1": ["dpm/models/gmm_em.py", "dpm/models/_gmm_kernels.py"],
     "N1": ["dpm/distributions/transformed.py"],
+    "N2": ["dpm/models/flows/coupling.py", "dpm/models/flows/planar.py", "dpm/models/flows/maf.py"],
+    "N3": ["dpm/models/flows/coupling.py", "dpm/models/flows/maf.py", "dpm/models/flows/planar.py"],
+    "N4": ["dpm/models/flows/fit.py", "dpm/models/flows/evaluate.py"],
+    "R1": ["dpm/models/autoregressive.py"],
+    "R2": ["dpm/models/autoregressive.py", "dpm/models/flows/fit.py"],
 }
 
 DEMO = {
@@ -149,4 +154,8 @@ DEMO = {
     "V9": "elbo_surgery",
     "V12": "image_completion",
     "E1": "em_gmm",
+    "N2": "change_of_variables",
+    "N4": "flows_2d",
+    "R1": "made_digits",
+    "R2": "made_digits",
 }
