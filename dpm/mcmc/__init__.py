@@ -14,10 +14,13 @@ conditionals: Gaussian, mixture), hmc.py (leapfrog, static HMC), nuts.py
 from dpm.mcmc.chains import Chains
 from dpm.mcmc.diagnostics import (autocorrelation, ess, ess_bulk, ess_mean, ess_tail, mcse,
                                   rhat)
+from dpm.mcmc.gibbs import GaussianConditionals, MixtureDensity, MixturePosterior, gibbs
 from dpm.mcmc.hmc import hamiltonian, hmc, leapfrog
+from dpm.mcmc.kernels import metropolis_gaussian, metropolis_mixture_1d
 from dpm.mcmc.nuts import nuts
 from dpm.mcmc.metropolis import independence_metropolis, metropolis, transition_matrix
 
 __all__ = ["Chains", "autocorrelation", "ess", "ess_bulk", "ess_mean", "ess_tail", "mcse",
            "rhat", "hamiltonian", "hmc", "nuts", "leapfrog", "independence_metropolis", "metropolis",
-           "transition_matrix"]
+           "transition_matrix", "gibbs", "GaussianConditionals", "MixtureDensity",
+           "MixturePosterior", "metropolis_gaussian", "metropolis_mixture_1d"]
