@@ -200,7 +200,9 @@ class MixturePosterior:
         return (z[..., None] == np.arange(self.k)).sum(axis=1)
 
     def sample_weights(self, z, rng):
-        return np.array([rng.dirichlet(self.alpha + c) for c in self.counts(z)])
+        # Dirichlet(a) = normalised independent Gamma(a_k, 1) draws, all chains at once
+        gammas = rng.standard_gamma(self.alpha + self.counts(z))
+        return gammas / gammas.sum(axis=1, keepdims=True)
 
     def sample_means(self, y, z, rng):
         one_hot = z[..., None] == np.arange(self.k)
