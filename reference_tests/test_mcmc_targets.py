@@ -79,7 +79,9 @@ def run(sampler, target, rng):
         log_prob = gaussian_log_prob(mean, cov)
     d = x0.shape[1]
     if sampler == "metropolis":
-        return mcmc.metropolis(log_prob, x0, 6000 * d, rng, warmup=1000)
+        # isotropic proposals on a condition number of 100 need long chains
+        draws = {"d2": 12_000, "d10": 120_000, "mixture": 6000}[target]
+        return mcmc.metropolis(log_prob, x0, draws, rng, warmup=1000)
     if sampler == "metropolis_kernel":
         if target == "mixture":
             return mcmc.metropolis_mixture_1d(MIX_WEIGHTS, MIX_LOCS, MIX_SCALES, x0, 50_000, rng,
@@ -90,9 +92,9 @@ def run(sampler, target, rng):
                  else mcmc.GaussianConditionals(mean, cov))
         return mcmc.gibbs(model, x0, 20_000 if d == 2 else 10_000, rng, warmup=200)
     if sampler == "hmc":
-        return mcmc.hmc(log_prob, x0, 1000, rng, warmup=500)
+        return mcmc.hmc(log_prob, x0, 1000 if d == 2 else 2000, rng, warmup=500)
     if sampler == "nuts":
-        return mcmc.nuts(log_prob, x0, 1000, rng, warmup=500)
+        return mcmc.nuts(log_prob, x0, 2000 if target == "mixture" else 1000, rng, warmup=500)
     raise AssertionError(sampler)
 
 

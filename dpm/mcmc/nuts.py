@@ -166,7 +166,7 @@ def nuts(log_prob, x0, n, rng, warmup=None, step_size=None, max_depth=10, target
 
     ``log_prob`` maps a (chains, dim) Tensor to (chains,) (gradients by
     minigrad); ``x0`` (chains, dim). Returns ``Chains`` with ``divergences``
-    per chain and ``stats`` "tree_depth", "n_leapfrog", "energy" per draw.
+    per chain and ``stats`` "tree_depth", "n_leapfrog", "energy", "divergent" per draw.
     """
     x = check_x0(x0)
     n = check_count(n, "n")
@@ -187,6 +187,7 @@ def nuts(log_prob, x0, n, rng, warmup=None, step_size=None, max_depth=10, target
     accept_rate, divergences, final_steps = np.zeros(chains), np.zeros(chains, dtype=int), []
     stats = {k: np.zeros((chains, n), dtype=int) for k in ("tree_depth", "n_leapfrog")}
     stats["energy"] = np.zeros((chains, n))
+    stats["divergent"] = np.zeros((chains, n), dtype=bool)
     for c in range(chains):
         z = _Point(x[c], None, float(log_p[c]), grad[c])
         inv_metric = np.ones((1, dim))
@@ -211,6 +212,7 @@ def nuts(log_prob, x0, n, rng, warmup=None, step_size=None, max_depth=10, target
             samples[c, i] = z.x
             accept_rate[c] += accept_stat / n
             divergences[c] += move.divergent
+            stats["divergent"][c, i] = move.divergent
             stats["tree_depth"][c, i], stats["n_leapfrog"][c, i] = depth, move.n_leapfrog
             stats["energy"][c, i] = move.energy(z)
         final_steps.append(float(eps[0]))
