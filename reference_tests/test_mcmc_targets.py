@@ -94,7 +94,8 @@ def run(sampler, target, rng):
     if sampler == "hmc":
         return mcmc.hmc(log_prob, x0, 1000 if d == 2 else 2000, rng, warmup=500)
     if sampler == "nuts":
-        return mcmc.nuts(log_prob, x0, 2000 if target == "mixture" else 1000, rng, warmup=500)
+        # the rotated d = 2 target defeats a diagonal metric: ESS ~ 0.16 per draw
+        return mcmc.nuts(log_prob, x0, 1000 if target == "d10" else 2000, rng, warmup=500)
     raise AssertionError(sampler)
 
 
