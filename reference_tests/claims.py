@@ -115,6 +115,7 @@ CODE = {
     "V2": ["dpm/vi/mean_field.py"],
     "V3": ["dpm/vi/mean_field.py"],
     "N1": ["dpm/distributions/transformed.py"],
+    "E2": ["dpm/mcmc/"],
 }
 
 DEMO = {
@@ -135,4 +136,5 @@ DEMO = {
     "G2": "gan_optimum",
     "V2": "mean_field",
     "V3": "mean_field",
+    "E2": "mcmc",
 }
