@@ -147,3 +147,22 @@ def test_nuts_reports_divergences_on_the_funnel():
     assert chains.divergences.sum() > 0
     # and on a well-conditioned Gaussian the same sampler reports none (see the quick test)
     assert chains.stats["tree_depth"].max() <= 10
+
+
+@pytest.mark.claim("E2")
+def test_reported_mcse_matches_the_spread_of_independent_runs():
+    # the 5-MCSE tolerances above trust Chains.mean's stderr: check it on a real sampler
+    # (the compiled MH on the two-mode mixture, whose draws are strongly correlated)
+    rng = np.random.default_rng(21)
+    means, stderrs = [], []
+    for _ in range(100):
+        chains = mcmc.metropolis_mixture_1d(MIX_WEIGHTS, MIX_LOCS, MIX_SCALES,
+                                            rng.standard_normal((4, 1)), 5000, rng, step=2.0)
+        estimate = chains.mean()
+        means.append(estimate.data[0])
+        stderrs.append(estimate.stderr[0])
+    spread, reported = np.std(means, ddof=1), np.mean(stderrs)
+    # a sample sd of 100 replicas has relative s.e. about 1 / sqrt(2 * 99)
+    assert abs(spread / reported - 1) <= 5 / np.sqrt(198), (spread, reported)
+    truth = moments_truth("mixture")[0][0]
+    assert abs(np.mean(means) - truth) <= 5 * spread / np.sqrt(100)
