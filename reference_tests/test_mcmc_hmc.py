@@ -148,3 +148,13 @@ def test_hmc_fixed_step_without_warmup_keeps_it():
     assert np.allclose(chains.step_size, 0.2)
     assert chains.samples.shape == (2, 30, 2)
     assert np.all((chains.accept_rate > 0) & (chains.accept_rate <= 1))
+
+
+def test_samplers_report_progress_on_stderr_only_when_asked(capsys):
+    for sampler in (mcmc.nuts, mcmc.hmc, mcmc.metropolis):
+        sampler(banana_log_prob, np.zeros((2, 2)), 20, np.random.default_rng(0), warmup=10)
+        assert capsys.readouterr().err == ""
+        sampler(banana_log_prob, np.zeros((2, 2)), 20, np.random.default_rng(0), warmup=10,
+                progress=True)
+        err = capsys.readouterr().err
+        assert "iteration 30 / 30 (sampling)" in err and "(warm-up)" in err

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 
 import numpy as np
 
@@ -78,3 +79,21 @@ def log_density_and_grad(log_prob, x):
     # outside the support a gradient means nothing; zero keeps the arithmetic finite
     grad = np.where(np.isfinite(values)[:, None] & np.isfinite(grad), grad, 0.0)
     return values, grad
+
+
+class Progress:
+    """Optional progress lines on stderr: ``<sampler>: iteration t / total (warm-up|sampling)``.
+
+    Ten lines per run at most; silent unless ``enabled`` (the samplers'
+    ``progress=True``).
+    """
+
+    def __init__(self, sampler, warmup, n, enabled):
+        self.sampler, self.warmup, self.total, self.enabled = sampler, warmup, warmup + n, enabled
+        self.every = max(1, self.total // 10)
+
+    def __call__(self, t):
+        if self.enabled and ((t + 1) % self.every == 0 or t + 1 == self.total):
+            phase = "warm-up" if t < self.warmup else "sampling"
+            print(f"{self.sampler}: iteration {t + 1} / {self.total} ({phase})", file=sys.stderr,
+                  flush=True)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dpm.mcmc._target import (check_count, check_positive, check_rng, check_x0,
+from dpm.mcmc._target import (Progress, check_count, check_positive, check_rng, check_x0,
                               log_density_and_grad)
 from dpm.mcmc.adaptation import WindowedAdaptation
 from dpm.mcmc.chains import Chains
@@ -89,7 +89,7 @@ def find_step_size(grad_fn, x, inv_metric, step_size, rng):
 
 
 def hmc(log_prob, x0, n, rng, step_size=None, n_leapfrog=10, warmup=None, target_accept=0.65,
-        adapt_metric=True, jitter=0.1):
+        adapt_metric=True, jitter=0.1, progress=False):
     """Static HMC: ``n`` draws per chain after ``warmup`` (default n) adaptation steps.
 
     ``log_prob`` maps a (chains, dim) Tensor to (chains,); ``x0`` (chains, dim).
@@ -97,7 +97,8 @@ def hmc(log_prob, x0, n, rng, step_size=None, n_leapfrog=10, warmup=None, target
     starts from it and still adapts during warm-up (``warmup=0`` keeps it).
     Each iteration uses a step drawn uniformly in eps (1 +- ``jitter``), which
     breaks the periodic orbits a fixed eps L can fall into (the jitter is
-    independent of the state, so exactness holds).
+    independent of the state, so exactness holds). ``progress=True`` prints
+    progress lines on stderr.
     """
     x = check_x0(x0)
     n = check_count(n, "n")
@@ -126,7 +127,9 @@ def hmc(log_prob, x0, n, rng, step_size=None, n_leapfrog=10, warmup=None, target
     samples = np.empty((chains, n, dim))
     accept_sum, divergences = np.zeros(chains), np.zeros(chains, dtype=int)
     energy = np.empty((chains, n))
+    report = Progress("hmc", warmup, n, progress)
     for t in range(warmup + n):
+        report(t)
         p = rng.standard_normal((chains, dim)) / np.sqrt(inv_metric)
         h0 = hamiltonian(log_p, p, inv_metric)
         step = eps * rng.uniform(1 - jitter, 1 + jitter, size=chains) if jitter else eps

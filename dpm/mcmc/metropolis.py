@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from dpm.mcmc._target import check_count, check_positive, check_rng, check_x0, log_density
+from dpm.mcmc._target import (Progress, check_count, check_positive, check_rng, check_x0,
+                              log_density)
 from dpm.mcmc.chains import Chains
 
 __all__ = ["metropolis", "independence_metropolis", "log_accept", "transition_matrix"]
@@ -77,7 +78,8 @@ def _mh_step(x, log_p, proposal, log_p_proposal, rng, log_q_forward=0.0, log_q_r
     return x, log_p, np.exp(log_alpha), accept
 
 
-def metropolis(log_prob, x0, n, rng, step=1.0, warmup=None, adapt=True, target_accept=None):
+def metropolis(log_prob, x0, n, rng, step=1.0, warmup=None, adapt=True, target_accept=None,
+               progress=False):
     """Random-walk Metropolis: ``n`` draws per chain after ``warmup`` (default n) steps.
 
     ``log_prob`` maps a (chains, dim) Tensor to (chains,) log densities; ``x0``
@@ -86,6 +88,7 @@ def metropolis(log_prob, x0, n, rng, step=1.0, warmup=None, adapt=True, target_a
     ``adapt`` toward ``target_accept`` (0.234 for d > 1, 0.44 for d = 1), then
     frozen. Returns ``Chains`` (``accept_rate`` the mean acceptance
     probability of the kept draws, ``step_size`` the frozen scales).
+    ``progress=True`` prints progress lines on stderr.
     """
     x = check_x0(x0)
     n = check_count(n, "n")
@@ -102,7 +105,9 @@ def metropolis(log_prob, x0, n, rng, step=1.0, warmup=None, adapt=True, target_a
         raise ValueError("x0 must lie where log_prob is finite")
     samples = np.empty((chains, n, dim))
     accept_sum = np.zeros(chains)
+    report = Progress("metropolis", warmup, n, progress)
     for t in range(warmup + n):
+        report(t)
         proposal = x + np.exp(log_scale)[:, None] * base * rng.standard_normal((chains, dim))
         x, log_p, alpha, _ = _mh_step(x, log_p, proposal, log_density(log_prob, proposal), rng)
         if t < warmup:

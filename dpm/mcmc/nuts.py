@@ -38,8 +38,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from dpm.mcmc._target import check_count, check_positive, check_rng, check_x0, \
-    log_density_and_grad
+from dpm.mcmc._target import (Progress, check_count, check_positive, check_rng, check_x0,
+                              log_density_and_grad)
 from dpm.mcmc.adaptation import WindowedAdaptation
 from dpm.mcmc.chains import Chains
 from dpm.mcmc.hmc import MAX_ENERGY_ERROR, find_step_size, hamiltonian
@@ -213,13 +213,13 @@ def _select(mask, a, b):
 
 
 def nuts(log_prob, x0, n, rng, warmup=None, step_size=None, max_depth=10, target_accept=0.8,
-         adapt_metric=True):
+         adapt_metric=True, progress=False):
     """NUTS: ``n`` draws per chain after ``warmup`` (default n) adaptation iterations.
 
     ``log_prob`` maps a (chains, dim) Tensor to (chains,) (gradients by
     minigrad); ``x0`` (chains, dim). Returns ``Chains`` with ``divergences``
     per chain and ``stats`` "tree_depth", "n_leapfrog", "energy", "divergent"
-    per draw.
+    per draw. ``progress=True`` prints progress lines on stderr.
     """
     x = check_x0(x0)
     n = check_count(n, "n")
@@ -249,7 +249,9 @@ def nuts(log_prob, x0, n, rng, warmup=None, step_size=None, max_depth=10, target
     stats = {k: np.zeros((chains, n), dtype=int) for k in ("tree_depth", "n_leapfrog")}
     stats["energy"] = np.zeros((chains, n))
     stats["divergent"] = np.zeros((chains, n), dtype=bool)
+    report = Progress("nuts", warmup, n, progress)
     for t in range(warmup + n):
+        report(t)
         momentum = rng.standard_normal((chains, dim)) / np.sqrt(inv_metric)
         move = _Transition(grad_fn, eps, inv_metric, max_depth, rng)
         z, depth = move.run(_Points(z.x, momentum, z.log_p, z.grad))
