@@ -63,19 +63,22 @@ def _as_array(result, chains, what="log_prob"):
 
 def log_density(log_prob, x):
     """log_prob(x) as a (chains,) array, with no graph recorded."""
-    with mg.no_grad():
+    # far-out proposals may overflow: the sampler treats non-finite values as
+    # outside the support, so NumPy's warnings would only be noise
+    with mg.no_grad(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         return _as_array(log_prob(Tensor(x)), x.shape[0])
 
 
 def log_density_and_grad(log_prob, x):
     """(log_prob(x) (chains,), d log_prob / dx (chains, dim)) by one minigrad reverse pass."""
     leaf = Tensor(x, requires_grad=True)
-    value = log_prob(leaf)
-    if not isinstance(value, Tensor) or not value.requires_grad:
-        raise ValueError("log_prob must return a minigrad Tensor built from its input "
-                         "(HMC and NUTS differentiate it)")
-    values = _as_array(value, x.shape[0])
-    grad = mg.gradients(mg.sum(value), leaf).data
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # as in log_density
+        value = log_prob(leaf)
+        if not isinstance(value, Tensor) or not value.requires_grad:
+            raise ValueError("log_prob must return a minigrad Tensor built from its input "
+                             "(HMC and NUTS differentiate it)")
+        values = _as_array(value, x.shape[0])
+        grad = mg.gradients(mg.sum(value), leaf).data
     # outside the support a gradient means nothing; zero keeps the arithmetic finite
     grad = np.where(np.isfinite(values)[:, None] & np.isfinite(grad), grad, 0.0)
     return values, grad

@@ -33,7 +33,8 @@ MAX_ENERGY_ERROR = 1000.0   # Stan's threshold for a divergent trajectory
 
 def hamiltonian(log_p, momentum, inv_metric):
     """H = -log p(x) + 1/2 p^T M^-1 p per chain (diagonal M^-1 of shape (chains, dim))."""
-    return -log_p + 0.5 * np.sum(momentum * momentum * inv_metric, axis=-1)
+    with np.errstate(over="ignore", invalid="ignore"):   # inf energy: a rejected point
+        return -log_p + 0.5 * np.sum(momentum * momentum * inv_metric, axis=-1)
 
 
 def leapfrog(grad_fn, x, momentum, step_size, n_steps, inv_metric, grad=None):
