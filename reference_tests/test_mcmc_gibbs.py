@@ -24,18 +24,16 @@ from dpm.mcmc.chains import Chains
 from dpm.montecarlo import Estimate
 
 
-def test_functions(mu, w):
+def geweke_statistics(mu, w):
     """g(theta): mu_1, mu_2, mu_1^2, mu_2^2, mu_1 mu_2, w_1 (draws, 6)."""
     return np.stack([mu[..., 0], mu[..., 1], mu[..., 0] ** 2, mu[..., 1] ** 2,
                      mu[..., 0] * mu[..., 1], w[..., 0]], axis=-1)
 
 
-test_functions.__test__ = False  # not a test itself
-
 
 def geweke_z(model, rng, chains=64, iterations=300, prior_draws=20_000, data_points=3):
     mu, w = model.prior_draw(prior_draws, rng)
-    direct = Estimate.from_draws(test_functions(mu, w))
+    direct = Estimate.from_draws(geweke_statistics(mu, w))
     # successive-conditional simulator, started from the joint (stationary) distribution
     mu, w = model.prior_draw(chains, rng)
     z = np.array([rng.choice(model.k, size=data_points, p=p) for p in w])
@@ -45,7 +43,7 @@ def geweke_z(model, rng, chains=64, iterations=300, prior_draws=20_000, data_poi
     for t in range(iterations):
         state = model.sweep_given(state, y, rng)
         y = model.simulate_data(state, rng)
-        draws[:, t] = test_functions(state[0], state[1])
+        draws[:, t] = geweke_statistics(state[0], state[1])
     chained = Chains(draws, np.ones(chains)).mean()
     return (chained.data - direct.data) / np.sqrt(chained.stderr ** 2 + direct.stderr ** 2)
 
