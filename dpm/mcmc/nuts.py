@@ -56,6 +56,10 @@ class _Points:
 
     def where(self, mask, other):
         """self where mask (per chain), else other."""
+        if mask.all():           # the common cases, without copying
+            return self
+        if not mask.any():
+            return other
         m = mask[:, None]
         return _Points(np.where(m, self.x, other.x), np.where(m, self.p, other.p),
                        np.where(mask, self.log_p, other.log_p),
@@ -80,8 +84,8 @@ class _Tree:
 def _u_turn_free(sharp_minus, sharp_plus, rho):
     """Generalised no-U-turn criterion per chain: both ends still move along rho."""
     with np.errstate(over="ignore", invalid="ignore"):   # a diverged chain's huge momenta
-        return ((np.sum(sharp_plus * rho, axis=-1) > 0)
-                & (np.sum(sharp_minus * rho, axis=-1) > 0))
+        return ((np.einsum("ij,ij->i", sharp_plus, rho) > 0)
+                & (np.einsum("ij,ij->i", sharp_minus, rho) > 0))
 
 
 def _merge_is_u_turn_free(left, right, rho):
@@ -205,6 +209,8 @@ def _stopped_tree(z):
 
 def _select(mask, a, b):
     """Tree fields of a where mask (per chain), else of b (candidate and validity not needed)."""
+    if mask.all() or not mask.any():
+        return a if mask.all() else b
     m = mask[:, None]
     tree = _Tree()
     for name in ("p_beg", "p_end", "sharp_beg", "sharp_end", "rho"):
