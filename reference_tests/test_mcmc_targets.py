@@ -166,3 +166,14 @@ def test_reported_mcse_matches_the_spread_of_independent_runs():
     assert abs(spread / reported - 1) <= 5 / np.sqrt(198), (spread, reported)
     truth = moments_truth("mixture")[0][0]
     assert abs(np.mean(means) - truth) <= 5 * spread / np.sqrt(100)
+
+
+@pytest.mark.claim("E2")
+def test_nuts_respects_max_tree_depth():
+    # the rotated d = 2 target wants deep trees; a cap of 3 doublings must hold (and is hit)
+    mean, cov = gaussian_target(2)
+    rng = np.random.default_rng(9)
+    chains = mcmc.nuts(gaussian_log_prob(mean, cov), mean + rng.standard_normal((2, 2)), 150,
+                       rng, warmup=100, max_depth=3)
+    depth, steps = chains.stats["tree_depth"], chains.stats["n_leapfrog"]
+    assert depth.max() == 3 and np.all(steps <= 2 ** 3 - 1) and np.all(steps >= 1)
