@@ -127,6 +127,7 @@ CODE = {
     "N4": ["dpm/models/flows/fit.py", "dpm/models/flows/evaluate.py"],
     "R1": ["dpm/models/autoregressive.py"],
     "R2": ["dpm/models/autoregressive.py", "dpm/models/flows/fit.py"],
+    "E2": ["dpm/mcmc/"],
 }
 
 DEMO = {
@@ -158,4 +159,5 @@ DEMO = {
     "N4": "flows_2d",
     "R1": "made_digits",
     "R2": "made_digits",
+    "E2": "mcmc",
 }
