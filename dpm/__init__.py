@@ -3,7 +3,7 @@
 The closed-form KL registry and the Monte Carlo helpers are imported here;
 every other submodule (``dpm.distributions``, ``dpm.divergences``,
 ``dpm.quadrature``, ``dpm.wasserstein``, ``dpm.fitting``, ``dpm.landscape``,
-``dpm.datasets``, ``dpm.models``, ``dpm.vi``) is imported on first use of
+``dpm.datasets``, ``dpm.models``, ``dpm.vi``, ``dpm.mcmc``) is imported on first use of
 ``dpm.<name>``, so ``import dpm`` stays quick and ``dpm.divergences.kl``
 works without a separate import.
 """
@@ -13,7 +13,7 @@ from dpm.kl import kl_divergence, register_kl  # noqa: F401
 from dpm.montecarlo import expectation, pathwise_gradient, score_function_gradient  # noqa: F401
 
 _SUBMODULES = ("datasets", "distributions", "divergences", "fitting", "kl", "landscape",
-               "models", "montecarlo", "numerics", "quadrature", "vi", "wasserstein")
+               "mcmc", "models", "montecarlo", "numerics", "quadrature", "vi", "wasserstein")
 
 
 def __getattr__(name):
