@@ -128,6 +128,14 @@ class GANTrainer:
         self.metrics = []  # (step, dict) from callbacks
 
     # ------------------------------------------------------------- steps
+    def _checked(self, what, logits):
+        """The logits, or a FloatingPointError naming the step if any is NaN or inf."""
+        if not np.all(np.isfinite(logits.data)):
+            raise FloatingPointError(
+                f"GAN training diverged at step {self.step_count + 1}: the discriminator's "
+                f"logits on {what} are not finite; no checkpoint written for this step")
+        return logits
+
     def _noisy(self, x):
         if self.input_noise:
             return x + self.input_noise * self.rng.standard_normal(x.shape)
@@ -145,8 +153,9 @@ class GANTrainer:
         real = np.asarray(self.sample_data(m, self.rng), dtype=float)
         fake = self.sample(m)
         real_in, fake_in = self._noisy(real), self._noisy(fake)
-        loss = discriminator_loss(self.discriminator(Tensor(real_in)),
-                                  self.discriminator(Tensor(fake_in)), self.kind, self.targets)
+        loss = discriminator_loss(self._checked("data", self.discriminator(Tensor(real_in))),
+                                  self._checked("fakes", self.discriminator(Tensor(fake_in))),
+                                  self.kind, self.targets)
         if self.gp_weight:
             loss = loss + self.gp_weight * gradient_penalty(
                 self.discriminator, real_in, fake_in, self.rng, one_sided=self.one_sided)
@@ -163,7 +172,8 @@ class GANTrainer:
         fake = self.generator(z)
         if self.input_noise:
             fake = fake + self.input_noise * self.rng.standard_normal(fake.shape)
-        loss = generator_loss(self.discriminator(fake), self.kind, self.targets)
+        loss = generator_loss(self._checked("fakes", self.discriminator(fake)), self.kind,
+                              self.targets)
         self.g_optimizer.zero_grad()
         loss.backward()
         self.g_optimizer.step()
