@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from minigrad.nn import MLP
-from minigrad.optim import Adam, RMSprop
-from dpm.datasets import ring_of_gaussians
-from dpm.models.gan import GANTrainer
+import minigrad as mg
+from minigrad import Tensor
+from minigrad.nn import MLP, Module
+from minigrad.optim import SGD, Adam, RMSprop
+from dpm.datasets import parallel_lines, ring_of_gaussians
+from dpm.models.gan import GANTrainer, generator_loss
 
 RING_SCALE = 0.05
 GAMES = ("non_saturating", "minimax", "least_squares", "wgan_clip", "wgan_gp",
@@ -64,3 +66,36 @@ def make_trainer(game, data, dim=2, noise_dim=2, hidden=64, batch_size=256, seed
                        d_optimizer=Adam(critic.parameters(), lr=1e-3, betas=(0.5, 0.9)))
     return GANTrainer(generator, critic, data, batch_size=batch_size, noise_dim=noise_dim,
                       rng=np.random.default_rng(seed + 1), **options)
+
+
+# ------------------------------------------------ parallel lines (W2, W3)
+class Line(Module):
+    """g_theta(z) = (theta, z), z ~ U[0, 1]: the parallel-lines generator (K8)."""
+
+    def __init__(self, theta):
+        self.theta = Tensor(np.array([float(theta)]), requires_grad=True)
+
+    def forward(self, z):
+        return mg.concatenate([self.theta * np.ones((z.shape[0], 1)), z], axis=1)
+
+
+def parallel_lines_trainer(kind, theta, seed=0, hidden=64, batch_size=128, lr=0.01):
+    """P = law of (0, Z); the generator Line(theta); a GAN (minimax, k = 5) or a WGAN-GP
+    (lambda = 10, k = 5) critic MLP 2-hidden-hidden-1; SGD on theta."""
+    generator = Line(theta)
+    critic = MLP([2, hidden, hidden, 1], rng=np.random.default_rng(seed))
+    return GANTrainer(generator, critic, lambda m, rng: parallel_lines(0.0, m, rng), kind=kind,
+                      k=5, batch_size=batch_size, noise=lambda m, rng: rng.random((m, 1)),
+                      g_optimizer=SGD(generator.parameters(), lr=lr),
+                      d_optimizer=Adam(critic.parameters(), lr=1e-3, betas=(0.5, 0.9)),
+                      gp_weight=10.0 if kind == "wasserstein" else 0.0,
+                      rng=np.random.default_rng(seed + 1))
+
+
+def generator_gradient(trainer, n=1000, seed=0):
+    """d generator_loss / d theta against the trainer's current critic, on n fresh z."""
+    generator = trainer.generator
+    generator.theta.grad = None
+    z = Tensor(np.random.default_rng(seed).random((n, 1)))
+    generator_loss(trainer.discriminator(generator(z)), trainer.kind).backward()
+    return float(generator.theta.grad[0])
