@@ -153,9 +153,10 @@ class GANTrainer:
         real = np.asarray(self.sample_data(m, self.rng), dtype=float)
         fake = self.sample(m)
         real_in, fake_in = self._noisy(real), self._noisy(fake)
-        loss = discriminator_loss(self._checked("data", self.discriminator(Tensor(real_in))),
-                                  self._checked("fakes", self.discriminator(Tensor(fake_in))),
-                                  self.kind, self.targets)
+        # One pass of D over the stacked batch: half the layer calls, larger matmuls.
+        logits = self.discriminator(Tensor(np.concatenate([real_in, fake_in])))
+        loss = discriminator_loss(self._checked("data", logits[:m]),
+                                  self._checked("fakes", logits[m:]), self.kind, self.targets)
         if self.gp_weight:
             loss = loss + self.gp_weight * gradient_penalty(
                 self.discriminator, real_in, fake_in, self.rng, one_sided=self.one_sided)
@@ -174,8 +175,10 @@ class GANTrainer:
             fake = fake + self.input_noise * self.rng.standard_normal(fake.shape)
         loss = generator_loss(self._checked("fakes", self.discriminator(fake)), self.kind,
                               self.targets)
-        self.g_optimizer.zero_grad()
-        loss.backward()
+        # Gradients for G's parameters only: D's weight gradients are not needed here.
+        params = self.g_optimizer.params
+        for p, g in zip(params, mg.gradients(loss, params)):
+            p.grad = g.data
         self.g_optimizer.step()
         return loss.item()
 
