@@ -72,7 +72,7 @@ def plot(trainer, fitted, w1_floor, args):
 
 def main(argv=None):
     args = parse_args(argv, __doc__)
-    steps = 100 if args.quick else 3000
+    steps = 60 if args.quick else 3000
     trainer, target = fit(steps, args.seed, every=max(1, steps // 10))
     x = trainer.sample(5000, np.random.default_rng(args.seed + 4))[:, 0]
     fitted = Normal(float(x.mean()), float(x.std()))

@@ -62,7 +62,7 @@ def main(argv=None):
     args = parse_args(argv, __doc__)
     classifier = digits_classifier(seed=args.seed)
     x_train, _, x_test, _ = digits_split(seed=args.seed)
-    trainer = train_gan(x_train, 150 if args.quick else 4000, args.seed)
+    trainer = train_gan(x_train, 100 if args.quick else 4000, args.seed)
     rng = np.random.default_rng(args.seed + 5)
     reference = classifier.features(x_train)
     table = {"real": scores(classifier, reference, x_test),

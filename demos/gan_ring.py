@@ -64,7 +64,7 @@ def plot(ring_runs, grid_runs, ring, grid, args):
 
 def main(argv=None):
     args = parse_args(argv, __doc__)
-    steps, hidden, batch = (150, 32, 128) if args.quick else (2000, 64, 256)
+    steps, hidden, batch = (100, 32, 128) if args.quick else (2000, 64, 256)
     ring, grid = ring_target(), grid_target()
     ring_runs = {g: run(g, ring, steps if "wgan" not in g else steps // 2, args.seed, hidden,
                         batch) for g in RING_GAMES}

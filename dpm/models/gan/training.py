@@ -12,7 +12,8 @@ Goodfellow et al. (2014), Algorithm 1, for any loss of ``losses.py``:
 
 Each player has its own optimiser (Adam for GAN, RMSprop for the clipped
 WGAN). Fakes for the critic step are made under ``no_grad`` (the generator
-is held fixed there). ``input_noise`` = sigma adds N(0, sigma^2) to every
+is held fixed there), and D sees the data and the fakes stacked in one batch
+(so a critic with minibatch features, which mixes samples, needs its own step). ``input_noise`` = sigma adds N(0, sigma^2) to every
 input of D ("instance noise", one of the lectures' remedies for mode
 collapse: it makes P and P_g overlap, so D cannot become perfect).
 
@@ -206,6 +207,8 @@ class GANTrainer:
         on stderr. ``checkpoint``: a path written every ``checkpoint_every``
         steps (default ``every``) and at the end. Returns ``self.history``.
         """
+        if isinstance(steps, bool) or int(steps) != steps or steps < 0:
+            raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
         steps = int(steps)
         every = _positive_int("every", every)
         checkpoint_every = _positive_int("checkpoint_every", checkpoint_every or every)
