@@ -78,6 +78,21 @@ def load_optimizer_state(optimizer, arrays, prefix):
     optimizer.state = states
 
 
+def _encode_rng_state(state):
+    """A bit generator's state as JSON text (arrays, as MT19937 keeps, tagged with their dtype)."""
+    def encode(value):
+        if isinstance(value, np.ndarray):
+            return {"__ndarray__": value.tolist(), "dtype": str(value.dtype)}
+        raise TypeError(f"cannot store {type(value).__name__} in an rng state")
+    return json.dumps(state, default=encode)
+
+
+def _decode_rng_state(text):
+    def decode(obj):
+        return np.array(obj["__ndarray__"], dtype=obj["dtype"]) if "__ndarray__" in obj else obj
+    return json.loads(text, object_hook=decode)
+
+
 class GANTrainer:
     """Alternate ``k`` critic steps and one generator step (Algorithm 1); see the module doc.
 
@@ -239,7 +254,7 @@ class GANTrainer:
         arrays.update(optimizer_state(self.g_optimizer, "g_optimizer"))
         arrays.update(optimizer_state(self.d_optimizer, "d_optimizer"))
         arrays["step"] = np.array(self.step_count)
-        arrays["rng"] = np.array(json.dumps(self.rng.bit_generator.state))
+        arrays["rng"] = np.array(_encode_rng_state(self.rng.bit_generator.state))
         arrays["history.d_loss"] = np.array(self.history["d_loss"], dtype=float)
         arrays["history.g_loss"] = np.array(self.history["g_loss"], dtype=float)
         return arrays
@@ -263,7 +278,7 @@ class GANTrainer:
         load_optimizer_state(self.g_optimizer, arrays, "g_optimizer")
         load_optimizer_state(self.d_optimizer, arrays, "d_optimizer")
         self.step_count = int(arrays["step"])
-        self.rng.bit_generator.state = json.loads(str(arrays["rng"]))
+        self.rng.bit_generator.state = _decode_rng_state(str(arrays["rng"]))
         self.history = {"d_loss": arrays["history.d_loss"].tolist(),
                         "g_loss": arrays["history.g_loss"].tolist()}
         return self
