@@ -1,7 +1,7 @@
 """A GAN on the shipped 8x8 digits, judged by an Inception-style score and the Frechet distance (G8).
 
-Lectures 002 and 004 (evaluating implicit models): without a likelihood,
-samples are scored through a classifier p(y | x), here an MLP 64-64-10
+Lecture 002 (evaluating implicit models; the inception score): without a
+likelihood, samples are scored through a classifier p(y | x), here an MLP 64-64-10
 trained by minigrad on 75% of the shipped digits (``digits_classifier``;
 its held-out accuracy is printed).
 - IS = exp(E_x KL(p(y | x) || p(y))): between 1 and 10; high when each

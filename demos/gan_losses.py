@@ -1,6 +1,6 @@
 """Minimax vs non-saturating generator losses when the discriminator rejects the fakes (G3).
 
-Lectures 001 and 002 ("the generator's loss saturates"): early in training
+Goodfellow et al. (2014), on the game of lecture 001: early in training
 D(G(z)) is near 0. The minimax generator minimises log(1 - D(G(z))), whose
 derivative in the logit l of D is -D: it vanishes as D -> 0. The
 non-saturating generator minimises -log D(G(z)), with derivative -(1 - D):
@@ -79,9 +79,10 @@ def main(argv=None):
     at = np.array([np.log(0.01) - np.log(0.99)])
     minimax = float(generator_logit_gradient(at, "minimax")[0])
     non_saturating = float(generator_logit_gradient(at, "non_saturating")[0])
-    report("minimax_gradient_at_D_0.01", minimax, lecture="-D = -0.01", source="001")
+    report("minimax_gradient_at_D_0.01", minimax, lecture="-D = -0.01",
+           source="Goodfellow et al. 2014")
     report("non_saturating_gradient_at_D_0.01", non_saturating, lecture="-(1 - D) = -0.99",
-           source="001")
+           source="Goodfellow et al. 2014")
     report("gradient_ratio_at_D_0.01", non_saturating / minimax, lecture="(1 - D) / D = 99")
     report("minimax_gradient_at_D_1e-8", float(curves["minimax"][0][0]), lecture="vanishes")
     report("closed_form_vs_autodiff_max_gap", agreement, source="float64")

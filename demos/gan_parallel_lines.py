@@ -1,6 +1,6 @@
 """Parallel lines in training: a GAN's generator gets no signal, a WGAN's moves theta to 0 (W2, W3).
 
-Lecture 002 (after Arjovsky et al. 2017, example 1): P is uniform on the
+Lecture 001 (after Arjovsky et al. 2017, example 1): P is uniform on the
 segment {0} x [0, 1], the generator g_theta(z) = (theta, z) puts P_theta on
 {theta} x [0, 1]. For theta != 0, JSD(P || P_theta) = log 2 whatever theta
 is, while W1 = |theta|. In training: a discriminator trained against
@@ -70,9 +70,9 @@ def main(argv=None):
     paths = {kind: theta_path(kind, loop_steps, critic_steps, args.seed) for kind in ("minimax", "wasserstein")}
     at_one = int(np.argmin(np.abs(thetas - 1.0)))
     report("gan_generator_gradient_at_theta_1", gradients["minimax"][at_one],
-           lecture="0 (JSD = log 2 is flat)", source="002")
+           lecture="0 (JSD = log 2 is flat)", source="001")
     report("wgan_generator_gradient_at_theta_1", gradients["wasserstein"][at_one],
-           lecture="1 (d W1 / d theta)", source="002")
+           lecture="1 (d W1 / d theta)", source="001")
     report("gan_theta_after_training", paths["minimax"][-1], source=f"{loop_steps} steps from 1")
     report("wgan_theta_after_training", paths["wasserstein"][-1], lecture="moves to 0",
            source=f"{loop_steps} steps from 1")

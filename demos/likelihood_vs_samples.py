@@ -1,6 +1,6 @@
 """Likelihood is not sample quality: a tiny-bandwidth KDE and 1% of p in 99% noise (G7).
 
-Lecture 004 (after Theis, van den Oord and Bethge 2016). Data: 500 training
+Lecture 001 (after Theis, van den Oord and Bethge 2016). Data: 500 training
 and 2,000 held-out points of P = N(0, I_2).
 - A Gaussian KDE with bandwidth h draws x_i + h e: for h = 0.01 its samples
   are the training points (perfect-looking), yet its held-out average
@@ -66,7 +66,7 @@ def main(argv=None):
            source=f"Scott's rule n^(-1/6) = {500 ** (-1 / 6):.3f}")
     report("mixture_heldout_loglik", float(mixture.mean()))
     report("mixture_loglik_gap", truth - float(mixture.mean()),
-           lecture="<= log 100 = 4.605", source="004")
+           lecture="<= log 100 = 4.605", source="001")
     report("mixture_bound_holds_pointwise",
            bool(np.all(mixture >= p.logpdf(test) - np.log(100) - 1e-12)))
     report("mixture_fraction_of_noise_samples", float(from_noise.mean()), lecture=0.99)

@@ -1,7 +1,7 @@
 """Likelihood is not sample quality (G7): a Gaussian kernel density estimate, and a noisy mixture.
 
 Theis, van den Oord and Bethge (2016), "A note on the evaluation of
-generative models" (lecture 004):
+generative models" (lecture 001):
 
 - A KDE on the training points x_1..x_n with bandwidth h,
 
