@@ -1,4 +1,4 @@
-"""A GAN on the shipped 8x8 digits, judged by an Inception-style score and the Frechet distance (G8).
+"""A GAN on the shipped 8x8 digits, judged by an Inception-style score and a Frechet distance (G8).
 
 Lecture 002 (evaluating implicit models; the inception score): without a
 likelihood, samples are scored through a classifier p(y | x), here an MLP 64-64-10

@@ -67,7 +67,8 @@ def main(argv=None):
     critic_steps, loop_steps = (200, 20) if args.quick else (300, 120)
     gradients = {kind: np.array([gradient_after_critic_training(kind, t, critic_steps, args.seed)
                                  for t in thetas]) for kind in ("minimax", "wasserstein")}
-    paths = {kind: theta_path(kind, loop_steps, critic_steps, args.seed) for kind in ("minimax", "wasserstein")}
+    paths = {kind: theta_path(kind, loop_steps, critic_steps, args.seed)
+             for kind in ("minimax", "wasserstein")}
     at_one = int(np.argmin(np.abs(thetas - 1.0)))
     report("gan_generator_gradient_at_theta_1", gradients["minimax"][at_one],
            lecture="0 (JSD = log 2 is flat)", source="001")

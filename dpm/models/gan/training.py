@@ -13,9 +13,10 @@ Goodfellow et al. (2014), Algorithm 1, for any loss of ``losses.py``:
 Each player has its own optimiser (Adam for GAN, RMSprop for the clipped
 WGAN). Fakes for the critic step are made under ``no_grad`` (the generator
 is held fixed there), and D sees the data and the fakes stacked in one batch
-(so a critic with minibatch features, which mixes samples, needs its own step). ``input_noise`` = sigma adds N(0, sigma^2) to every
-input of D ("instance noise", one of the lectures' remedies for mode
-collapse: it makes P and P_g overlap, so D cannot become perfect).
+(so a critic with minibatch features, which mixes samples, needs its own step).
+``input_noise`` = sigma adds N(0, sigma^2) to every input of D ("instance
+noise", lecture 001's "small noise perturbations" against mode collapse: P
+and P_g then overlap, so D cannot become perfect).
 
 Everything random is drawn from the trainer's ``rng`` (a numpy Generator):
 the same seed gives the same run, and a checkpoint holds the generator's
