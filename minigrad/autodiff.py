@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import weakref
 
 import numpy as np
 
@@ -271,23 +272,26 @@ def grad(f, argnums=0):
     """The function computing d f / d args[argnums] for a scalar-valued ``f``.
 
     ``grad(f)(x)`` returns a Tensor of x's shape (a tuple when ``argnums`` is
-    a tuple). Arguments may be numbers, arrays or Tensors. When an argument
-    is already a Tensor that requires grad (as inside another ``grad``), the
-    result is recorded in the graph, so ``grad(grad(f))`` is the second
-    derivative.
+    a tuple). Arguments may be numbers, arrays or Tensors. The backward pass
+    is recorded (so the result is differentiable again) whenever the value
+    of f depends on a tensor that requires grad other than the fresh inputs
+    made here: an argument that is already such a Tensor (``grad(grad(f))``,
+    the mixed partials of ``grad(lambda y: grad(lambda x: f(x, y))(x0))``) or
+    a parameter f closes over (the gradient penalty ``|grad_x D_w(x)|^2``,
+    differentiated in w). Under ``no_grad`` nothing is recorded.
     """
     many = isinstance(argnums, (tuple, list))
     positions = tuple(argnums) if many else (argnums,)
 
     @functools.wraps(f)
     def gradient_of_f(*args, **kwargs):
+        recording = STATE.grad_enabled
         args = list(args)
-        nested = False
+        fresh = []
         for k in positions:
-            if isinstance(args[k], Tensor) and args[k].requires_grad:
-                nested = True
-            else:
+            if not (isinstance(args[k], Tensor) and args[k].requires_grad):
                 args[k] = Tensor(args[k], requires_grad=True)
+                fresh.append(args[k])
         with enable_grad():
             value = f(*args, **kwargs)
         if not isinstance(value, Tensor) or value.data.size != 1:
@@ -296,7 +300,32 @@ def grad(f, argnums=0):
         if not value.requires_grad:
             zeros = [Tensor._wrap(np.zeros_like(args[k].data)) for k in positions]
             return tuple(zeros) if many else zeros[0]
-        grads = gradients(value, [args[k] for k in positions], create_graph=nested)
+        record = recording and _depends_on_outer_leaves(value, fresh)
+        grads = gradients(value, [args[k] for k in positions], create_graph=record)
+        for t in fresh:  # an enclosing grad cannot reach them except through our result
+            _INNER_LEAVES[id(t)] = t
         return tuple(grads) if many else grads[0]
 
     return gradient_of_f
+
+
+# The fresh inputs made by finished ``grad`` calls. A recorded inner gradient
+# keeps its fresh input as a leaf of its graph, but no enclosing function can
+# ask for a derivative with respect to it, so it does not make the enclosing
+# ``grad`` record its own backward pass. Weak values: the entries go with the
+# tensors.
+_INNER_LEAVES = weakref.WeakValueDictionary()
+
+
+def _depends_on_outer_leaves(value, fresh):
+    """True when ``value``'s graph reaches a leaf that requires grad other than ``fresh``.
+
+    Such a leaf (a parameter, or the fresh input of an enclosing ``grad``)
+    may be differentiated with respect to later, so the gradient of value
+    must be recorded as a function of it.
+    """
+    for node in topological_order([value]):
+        if (node._node is None and not any(node is t for t in fresh)
+                and _INNER_LEAVES.get(id(node)) is not node):
+            return True
+    return False
