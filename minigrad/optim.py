@@ -59,7 +59,6 @@ class Optimizer:
         """Forget the parameters' gradients (``.grad = None``)."""
         for p in self.params:
             p.grad = None
-            p.grad_tensor = None
 
     def step(self):
         """Apply one update to every parameter that has a gradient."""
@@ -74,7 +73,8 @@ class Optimizer:
             if grad.shape != p.data.shape:
                 raise ValueError(f"gradient of {self._label(i)} has shape {grad.shape}, "
                                  f"expected the parameter's shape {p.data.shape}")
-            self._update(p.data, grad, self.state[i])
+            self._update(p._data, grad, self.state[i])
+            p.mark_modified()  # a graph recorded before the step must not be differentiated
         if anomaly:
             self._check("updated value",
                         [p.data if p.grad is not None else None for p in self.params],
