@@ -60,8 +60,8 @@ class Tensor:
 
     @classmethod
     def _wrap(cls, array):
-        """A constant Tensor of an array produced by a primitive (already float)."""
-        return make_tensor(array if type(array) is np.ndarray else np.asarray(array))
+        """A constant of this class (Tensor or a subclass) of an array that is already float."""
+        return make_tensor(array if type(array) is np.ndarray else np.asarray(array), kind=cls)
 
     # ----------------------------------------------------- data and grad
     @property
@@ -234,15 +234,16 @@ def _raw(x):
 _new = object.__new__
 
 
-def make_tensor(array, node=None):
+def make_tensor(array, node=None, kind=None):
     """The one node constructor: a Tensor of ``array`` made by ``node``, or a constant.
 
     ``node = (primitive, inputs, kwargs, version)`` records how the array was
     computed (``version``: the global modification count at that moment, for
-    the version check of the backward pass). Primitives call this on their
-    hot path, so it sets the slots directly.
+    the version check of the backward pass). ``kind``: a subclass of Tensor
+    to make instead. Primitives call this on their hot path, so it sets the
+    slots directly.
     """
-    t = _new(Tensor)
+    t = _new(kind or Tensor)
     t._data = array
     t._grad = None
     t.requires_grad = node is not None
