@@ -251,13 +251,19 @@ def backward(output, grad=None, create_graph=False, retain_graph=None):
     seed = _seed(output, grad)
     order, results = _propagate([output], [seed], create_graph)
     with _grad_mode(create_graph):
-        _store_gradients(order, results, create_graph)
+        _store_gradients(order, results, create_graph, seed)
     if not (create_graph if retain_graph is None else retain_graph):
         _free(order)
 
 
-def _store_gradients(order, results, create_graph):
-    """leaf.grad += the gradient reached for each leaf (a Tensor: ``grad_tensor``)."""
+def _store_gradients(order, results, create_graph, seed):
+    """leaf.grad += the gradient reached for each leaf (a Tensor: ``grad_tensor``).
+
+    A leaf's gradient never shares memory with anything else: an array made
+    in this pass and reaching one leaf only is kept as it is, any other (the
+    caller's seed, a view, one array reaching two leaves) is copied.
+    """
+    kept = {id(seed._data)}
     for leaf in order:
         g = results.get(id(leaf))
         if g is None:
@@ -266,8 +272,11 @@ def _store_gradients(order, results, create_graph):
             leaf._grad = _accumulate(leaf._grad, g, create_graph)
         elif create_graph:
             leaf._grad = g * 1.0   # a node of its own: g may be shared with other leaves
+        elif g._data.flags.owndata and id(g._data) not in kept:
+            leaf._grad = g
         else:
-            leaf._grad = make_tensor(g._data.copy())   # never alias another leaf's gradient
+            leaf._grad = make_tensor(g._data.copy())
+        kept.add(id(g._data))
 
 
 def gradients(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None):

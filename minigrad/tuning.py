@@ -76,17 +76,28 @@ def tune_process(malloc=True, openmp=True):
 
     The result is a dict: ``malloc`` (True when glibc's thresholds were
     raised), ``omp_wait_policy`` (the policy now in the environment) and
+    ``omp_wait_policy_set_here`` (False when the user had set it) and
     ``openmp_already_loaded`` (True when the runtime had loaded before this
     call, in which case the policy only reaches child processes).
     """
     global APPLIED
     loaded = _openmp_loaded()
-    if openmp:
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    set_here = openmp and "OMP_WAIT_POLICY" not in os.environ
+    if set_here:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
     APPLIED = {"malloc": tune_malloc() if malloc else False,
                "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+               "omp_wait_policy_set_here": set_here,
                "openmp_already_loaded": loaded}
     return APPLIED
+
+
+def untuned_environment():
+    """A copy of os.environ without the settings tune_process added (for a peer's subprocess)."""
+    env = dict(os.environ)
+    if APPLIED is not None and APPLIED["omp_wait_policy_set_here"]:
+        env.pop("OMP_WAIT_POLICY", None)
+    return env
 
 
 def describe():

@@ -157,3 +157,20 @@ def test_unreadable_checkpoints_raise_value_error_naming_the_file(tmp_path):
 def test_missing_checkpoint_is_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.npz"):
         _model().load(tmp_path / "nope.npz")
+
+
+# ------------------------------------------------ leaf gradients never alias
+def test_leaf_gradients_share_memory_with_nothing():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = Tensor(np.array([3.0, 4.0]), requires_grad=True)
+    (x + y).sum().backward()                      # add's rule hands the same g to both
+    assert not np.shares_memory(x.grad, y.grad)
+    x.grad *= 10.0
+    np.testing.assert_array_equal(y.grad, [1.0, 1.0])
+    seed = np.array([[0.5, 2.0]])
+    z = Tensor(np.array([1.0, -1.0]), requires_grad=True)
+    mg.reshape(z, shape=(1, 2)).backward(seed)    # the leaf's gradient is a view of the seed
+    assert not np.shares_memory(z.grad, seed)
+    w = Tensor(np.zeros((4, 3)), requires_grad=True)
+    mg.logsumexp(w, axis=1).sum().backward()      # the fused kernel's own array is kept
+    np.testing.assert_allclose(w.grad, np.full((4, 3), 1 / 3), rtol=1e-15)

@@ -127,16 +127,18 @@ def logsumexp_numpy(x, axis=None, keepdims=False):
 def _softmax(x, axis, mode, numba, g=np.ones(1)):
     x64, axis, dtype = _prepare(x, axis)
     rows, moved_shape = _rows(x64, axis)
+    # The result owns its memory (not a view of a temporary), so the backward
+    # pass can keep it as a gradient without copying it.
+    out = np.empty(x64.shape if axis is None else moved_shape)
     if numba and rows.size > 0:
-        out = np.empty(rows.size)
         kernel = _softmax_rows if rows.size >= SERIAL_BELOW else _softmax_rows_serial
-        kernel(rows.reshape(-1), rows.shape[1], g, out, mode)
+        kernel(rows.reshape(-1), rows.shape[1], g, out.reshape(-1), mode)
     else:
         with np.errstate(all="ignore"):
-            out = _finish_rows_numpy(rows, *_row_stats_numpy(rows), g, mode)
-    out = out.reshape(moved_shape)
-    out = out.reshape(x64.shape) if axis is None else np.moveaxis(out, -1, axis)
-    return _cast(np.ascontiguousarray(out), dtype)
+            out[...] = _finish_rows_numpy(rows, *_row_stats_numpy(rows), g, mode).reshape(out.shape)
+    if axis is not None and axis != x64.ndim - 1:
+        out = np.ascontiguousarray(np.moveaxis(out, -1, axis))
+    return _cast(out, dtype)
 
 
 def softmax_numba(x, axis=-1):
