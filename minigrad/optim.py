@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from minigrad import autodiff
-from minigrad.optim_kernels import adam_update
+from minigrad.kernels.adam import adam_update
 from minigrad.tensor import Tensor
 
 
@@ -162,7 +162,7 @@ class Adam(Optimizer):
     p <- p - lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps),
     t counted per parameter (a parameter skipped for lack of a gradient
     keeps its own count). The update is one fused pass
-    (:mod:`minigrad.optim_kernels`).
+    (:mod:`minigrad.kernels.adam`).
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):

@@ -16,6 +16,8 @@ Rows, float64, Numba on 2 threads:
   ``np.exp`` on the same values, and logsumexp against ``np.sum`` of the whole
   array (the memory floor: one read of the values; a speedup below 1 says how
   far above it we are).
+- serial vs parallel row kernels around ``SERIAL_BELOW`` (the one-thread
+  cutoff, ``minigrad/kernels/thresholds.py``, which holds the measurement).
 ``--quick`` takes sizes 10x smaller. PyTorch (when installed) is timed in a
 subprocess of its own at its best thread count (``_torch_peer.py``).
 """
@@ -115,6 +117,17 @@ def _exp_rows(n, timing):
                 lambda: kernels.exp_poly(t), "np.exp", lambda: np.exp(t), **timing)]
 
 
+def _cutoff_rows(quick):
+    """The measurement behind minigrad.kernels.thresholds.SERIAL_BELOW."""
+    from minigrad.kernels.thresholds import SERIAL_BELOW, measure_serial_cutoff
+    rows = []
+    for values, serial, parallel in measure_serial_cutoff(repeats=3 if quick else 7):
+        rows.append({"bench": "serial vs parallel (rows of 8)", "size": f"{values:,}",
+                     "ours": f"parallel (cutoff {SERIAL_BELOW:,})", "ours_s": parallel,
+                     "ref": "one thread", "ref_s": serial, "speedup": serial / parallel})
+    return rows
+
+
 def run(quick: bool) -> list[dict]:
     if NUMBA_ENABLED:
         import numba
@@ -131,4 +144,6 @@ def run(quick: bool) -> list[dict]:
     rows += _softmax_and_backward_rows(first, timing)
     rows += _tensor_rows(first, timing)
     rows += _exp_rows(8_000_000 // scale, timing)
+    if NUMBA_ENABLED:
+        rows += _cutoff_rows(quick)
     return rows

@@ -49,10 +49,11 @@ from minigrad._numba import NUMBA_ENABLED
 # minigrad.kernels.<name>; dpm's kernels inline _exp_scalar and _log1p_scalar.
 from minigrad.kernels.exp_log import (_exp_scalar, _log1p_scalar, exp_poly,  # noqa: F401
                                       exp_poly_numpy, log1p_poly)
-from minigrad.kernels.rows import (BACKWARD, BLOCK, LOG_SOFTMAX, SERIAL_BELOW,  # noqa: F401
-                                   SOFTMAX, _finish_rows_numpy, _lse_rows, _lse_rows_numpy,
+from minigrad.kernels.rows import (BACKWARD, BLOCK, LOG_SOFTMAX, SOFTMAX,  # noqa: F401
+                                   _finish_rows_numpy, _lse_rows, _lse_rows_numpy,
                                    _lse_rows_serial, _row_stats_numpy, _softmax_rows,
                                    _softmax_rows_serial)
+from minigrad.kernels.thresholds import SERIAL_BELOW  # machine-specific, with its measurement
 
 __all__ = ["logsumexp", "softmax", "log_softmax", "logsumexp_backward", "exp_poly", "log1p_poly",
            "logsumexp_numpy", "softmax_numpy", "log_softmax_numpy", "logsumexp_backward_numpy",
@@ -62,7 +63,7 @@ __all__ = ["logsumexp", "softmax", "log_softmax", "logsumexp_backward", "exp_pol
 # _logsumexp and _softmax read SERIAL_BELOW as a global of this module when
 # called, so setting minigrad.kernels.SERIAL_BELOW (the tests set it to 0 to
 # send small inputs through the parallel kernels) changes the choice;
-# setting minigrad.kernels.rows.SERIAL_BELOW does not.
+# setting minigrad.kernels.thresholds.SERIAL_BELOW after import does not.
 
 
 # ---------------------------------------------------------------- public functions

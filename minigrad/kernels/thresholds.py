@@ -1,0 +1,55 @@
+"""Machine-specific thresholds of the kernels, beside the measurement that chose them.
+
+``SERIAL_BELOW``: inputs of fewer values run the one-thread row kernels
+(``_lse_rows_serial``, ``_softmax_rows_serial``) instead of the parallel ones.
+Opening a parallel region wakes the worker threads: tens of microseconds on
+an idle machine, and on a busy 2-core machine a worker may wait a whole time
+slice (milliseconds) for a core, so below some size the parallel kernel is
+slower than one thread doing all the work. ``measure_serial_cutoff`` is that
+measurement (``python -m demos.benchmark --only logsumexp`` prints it as the
+"serial vs parallel" rows); rerun it on a new machine and set the constant
+to the smallest size at which the parallel kernel wins.
+
+Measured on this project's 2-core AVX2 machine by ``measure_serial_cutoff``
+(logsumexp over rows of 8, float64, 2 Numba threads, tune_process() applied,
+2026-12-03, with the machine loaded by other processes, load average ~8):
+
+    values               2^11    2^13    2^15     2^17     2^19
+    serial               5.6 us  38.5 us 157 us   674 us   1802 us
+    parallel             30.8 us 57.8 us 170 us   669 us   1365 us
+    parallel / serial    5.5     1.5     1.08     0.99     0.76
+
+The earlier setting of 2^15 (chosen on an idle machine, where waking the
+workers costs tens of microseconds) sits where the two cross; under load the
+crossing moves up, to about 2^17.
+The cutoff stays 2^15 values. The choice is a speed trade only: both kernels
+give the same numbers (reference_tests/test_kernels.py runs every case
+through both, by setting ``minigrad.kernels.SERIAL_BELOW = 0``).
+
+``BLOCK`` (values per row-kernel buffer, 2048 = 16 KB of float64, chosen to
+stay in L1) is compiled into the Numba kernels as a constant, so it stays in
+``rows.py``: Numba's cache does not notice a changed global of another file.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+SERIAL_BELOW = 1 << 15
+
+
+def measure_serial_cutoff(exponents=(11, 13, 15, 17, 19), row=8, repeats=7, seed=0):
+    """[(values, serial seconds, parallel seconds)] of logsumexp over rows of ``row`` values."""
+    from demos.benchmark._timing import median_time  # the benchmarks' timer (a dev tool)
+    from minigrad.kernels.rows import _lse_rows, _lse_rows_serial
+
+    rng = np.random.default_rng(seed)
+    results = []
+    for k in exponents:
+        x = rng.normal(size=(1 << k) // row * row)
+        out = np.empty(x.size // row)
+        serial = median_time(lambda: _lse_rows_serial(x, row, out), repeats=repeats, warmup=2,
+                             min_time=0.005)
+        parallel = median_time(lambda: _lse_rows(x, row, out), repeats=repeats, warmup=2,
+                               min_time=0.005)
+        results.append((x.size, serial, parallel))
+    return results
