@@ -121,7 +121,9 @@ def _cutoff_rows(quick):
     """The measurement behind minigrad.kernels.thresholds.SERIAL_BELOW."""
     from minigrad.kernels.thresholds import SERIAL_BELOW, measure_serial_cutoff
     rows = []
-    for values, serial, parallel in measure_serial_cutoff(repeats=3 if quick else 7):
+    timer = lambda fn: median_time(fn, repeats=3 if quick else 7, warmup=2,   # noqa: E731
+                                   min_time=0.005)
+    for values, serial, parallel in measure_serial_cutoff(timer):
         rows.append({"bench": "serial vs parallel (rows of 8)", "size": f"{values:,}",
                      "ours": f"parallel (cutoff {SERIAL_BELOW:,})", "ours_s": parallel,
                      "ref": "one thread", "ref_s": serial, "speedup": serial / parallel})

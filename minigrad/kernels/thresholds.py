@@ -32,38 +32,26 @@ stay in L1) is compiled into the Numba kernels as a constant, so it stays in
 """
 from __future__ import annotations
 
-import statistics
-import time
-
 import numpy as np
 
 SERIAL_BELOW = 1 << 15
 
 
-def measure_serial_cutoff(exponents=(11, 13, 15, 17, 19), row=8, repeats=7, seed=0):
-    """[(values, serial seconds, parallel seconds)] of logsumexp over rows of ``row`` values."""
-    from minigrad.kernels.rows import _lse_rows, _lse_rows_serial
+def measure_serial_cutoff(timer, exponents=(11, 13, 15, 17, 19), row=8, seed=0):
+    """[(values, serial seconds, parallel seconds)] of logsumexp over rows of ``row`` values.
 
-    def median_time(fn):
-        for _ in range(2):                   # warm-up (compiles on the first call)
-            fn()
-        start = time.perf_counter()
-        fn()
-        inner = max(1, int(0.005 / max(time.perf_counter() - start, 1e-9)))
-        samples = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            for _ in range(inner):
-                fn()
-            samples.append((time.perf_counter() - start) / inner)
-        return statistics.median(samples)
+    ``timer(fn) -> seconds`` times a call (the benchmarks pass their median
+    timer, ``demos.benchmark._timing.median_time``, with its warm-up, which
+    also compiles the kernels).
+    """
+    from minigrad.kernels.rows import _lse_rows, _lse_rows_serial
 
     rng = np.random.default_rng(seed)
     results = []
     for k in exponents:
         x = rng.normal(size=(1 << k) // row * row)
         out = np.empty(x.size // row)
-        serial = median_time(lambda: _lse_rows_serial(x, row, out))
-        parallel = median_time(lambda: _lse_rows(x, row, out))
+        serial = timer(lambda: _lse_rows_serial(x, row, out))
+        parallel = timer(lambda: _lse_rows(x, row, out))
         results.append((x.size, serial, parallel))
     return results
