@@ -24,8 +24,8 @@ from minigrad.ops import (
 from minigrad.gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 __all__ = [
-    "Tensor", "as_tensor", "tune_process", "backward", "detect_anomaly", "enable_grad", "grad", "gradients",
-    "no_grad", "GradcheckError", "gradcheck", "gradgradcheck",
+    "Tensor", "as_tensor", "tune_process", "backward", "detect_anomaly", "enable_grad", "grad",
+    "gradients", "no_grad", "GradcheckError", "gradcheck", "gradgradcheck",
     "abs", "add", "arctan", "broadcast_to", "cholesky", "clip", "concatenate", "cos", "digamma",
     "div", "erf", "erfc", "erfcx", "exp", "expm1", "getitem", "inv", "leaky_relu", "lgamma", "log",
     "log1p", "log_ndtr", "log_sigmoid", "log_softmax", "logdet", "logsumexp", "matmul", "max",
