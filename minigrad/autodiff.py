@@ -295,6 +295,9 @@ def gradients(outputs, inputs, grad_outputs=None, create_graph=False, retain_gra
     inputs = [inputs] if single else list(inputs)
     if grad_outputs is None or (one_output and not isinstance(grad_outputs, (list, tuple))):
         grad_outputs = [grad_outputs] * len(outputs)   # one output: any array-like is its seed
+    elif not isinstance(grad_outputs, (list, tuple)):
+        raise ValueError(f"grad_outputs for a sequence of {len(outputs)} outputs must be a list "
+                         f"or tuple of upstream gradients, got {type(grad_outputs).__name__}")
     elif len(grad_outputs) != len(outputs):
         raise ValueError(f"grad_outputs has {len(grad_outputs)} entries for {len(outputs)} "
                          f"outputs")

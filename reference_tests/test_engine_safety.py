@@ -93,6 +93,8 @@ def test_gradients_accepts_an_ndarray_upstream_for_one_output():
     np.testing.assert_allclose(two.data, 6 * np.cos(x.data) + 2 * x.data, rtol=1e-15)
     with pytest.raises(ValueError, match="grad_outputs has 1 entries for 2 outputs"):
         mg.gradients([y.sum(), (x * x).sum()], x, grad_outputs=[None])
+    with pytest.raises(ValueError, match="must be a list or tuple"):
+        mg.gradients([y], x, grad_outputs=u[:1])
 
 
 # --------------------------------------------------------------- float32
