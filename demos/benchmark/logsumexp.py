@@ -39,6 +39,14 @@ def _label(shape):
     return " x ".join(f"{n:,}" for n in shape)
 
 
+def _torch_rows(bench, ours, expression, x, timing):
+    """[the row of ``expression`` on x in PyTorch, in its own process], or [] without PyTorch."""
+    code = f"x = torch.from_numpy(arrays['x'])\ndef step():\n    return {expression}\n"
+    peer = torch_row(bench, _label(x.shape), OURS, median_time(ours, **timing),
+                     expression.split("(")[0], code, {"x": x}, **timing)
+    return [peer] if peer else []
+
+
 def _logsumexp_rows(x, timing):
     size = _label(x.shape)
     ours = lambda: kernels.logsumexp(x, axis=-1)   # noqa: E731  (timed closures)
@@ -48,10 +56,7 @@ def _logsumexp_rows(x, timing):
                 lambda: kernels.logsumexp_numpy(x, axis=-1), **timing),
             row("logsumexp vs memory floor", size, OURS, ours, "np.sum of all (memory floor)",
                 lambda: np.sum(x), **timing)]
-    peer = torch_row("logsumexp", size, OURS, median_time(ours, **timing), "torch.logsumexp",
-                     "x = torch.from_numpy(arrays['x'])\n"
-                     "def step():\n    return torch.logsumexp(x, dim=-1)\n", {"x": x}, **timing)
-    return rows + ([peer] if peer else [])
+    return rows + _torch_rows("logsumexp", ours, "torch.logsumexp(x, dim=-1)", x, timing)
 
 
 def _softmax_and_backward_rows(x, timing):
@@ -75,10 +80,7 @@ def _softmax_and_backward_rows(x, timing):
                 **timing),
             row("logsumexp fwd+bwd", size, OURS, ours_forward_backward,
                 "numpy max-shift + vjp", numpy_forward_backward, **timing)]
-    peer = torch_row("softmax", size, OURS, median_time(softmax, **timing), "torch.softmax",
-                     "x = torch.from_numpy(arrays['x'])\n"
-                     "def step():\n    return torch.softmax(x, dim=-1)\n", {"x": x}, **timing)
-    return rows + ([peer] if peer else [])
+    return rows + _torch_rows("softmax", softmax, "torch.softmax(x, dim=-1)", x, timing)
 
 
 def _tensor_rows(x, timing):
