@@ -66,6 +66,7 @@ class Tensor:
     # ----------------------------------------------------- data and grad
     @property
     def data(self):
+        """The ndarray (shared, not copied). Assigning to it marks the tensor modified."""
         return self._data
 
     @data.setter
