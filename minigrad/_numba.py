@@ -10,15 +10,9 @@ from __future__ import annotations
 
 import os
 
-# Numba's parallel kernels run on GNU OpenMP here, whose idle workers spin
-# after each parallel region. On a 2-core machine the spinning threads then
-# compete with the next call (and with NumPy): a small prange kernel called in
-# a loop took 2.7 ms instead of 0.06 ms, a large one twice as long. Passive
-# waiting puts them to sleep instead. setdefault: a user's own setting wins;
-# it must happen before the OpenMP runtime loads, i.e. before numba runs a
-# parallel kernel, which is why it sits here, imported first by every kernel.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
+# No thread or environment settings here: a library does not change the
+# process at import. OMP_WAIT_POLICY, which matters for Numba's OpenMP
+# workers, is set only by the opt-in minigrad.tune_process() (tuning.py).
 NUMBA_ENABLED = os.environ.get("MINIGRAD_DISABLE_NUMBA", "0") not in ("1", "true", "True")
 
 if NUMBA_ENABLED:

@@ -4,7 +4,11 @@ For an output y and the graph that made it, the backward pass visits the
 nodes in reverse topological order (every node after all the nodes that use
 it) and applies the chain rule one primitive at a time:
 
-    grad(x_i) += vjp_i(grad(out), out, x_1, ..., x_n)
+    grad(x_i) += vjp_i(grad(out), out, x_1, ..., x_n)      (Primitive.vjp)
+
+A rule reads its inputs' current values, so an input modified in place
+after the forward pass (its version is newer than the node's) would give a
+silently wrong gradient: the pass raises instead, as torch does.
 
 The order is found by an explicit-stack depth-first search, not recursion,
 so a chain of 100,000 operations works with Python's default recursion
@@ -20,16 +24,28 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import weakref
 
 import numpy as np
 
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, make_tensor
 
 
 class _State:
-    """Global switches: gradient recording and anomaly detection."""
+    """Global switches (gradient recording, anomaly detection) and the modification count.
+
+    ``version`` counts in-place modifications of tensors (``Tensor.data``
+    assigned, optimizer steps). A node stores the count at its creation and a
+    modified tensor the count at its modification, so the backward pass can
+    tell whether an input changed after the node read it.
+    """
     grad_enabled = True
     anomaly = False
+    version = 0
+
+    def bump_version(self):
+        self.version += 1
+        return self.version
 
 
 STATE = _State()
@@ -161,26 +177,21 @@ def _propagate(roots, seeds, create_graph, targets=None):
                 results[id(node)] = g
             if entry is None:
                 continue
-            prim, inputs, kwargs = entry
-            rules = prim.vjps
+            prim, inputs, kwargs, version = entry
+            if version != STATE.version:
+                _check_unmodified(prim, inputs, version)
             for i, x in enumerate(inputs):
                 if not x.requires_grad or (keep is not None and id(x) not in keep):
                     continue
-                if prim.variadic:
-                    gx = rules[0](i, g, node, *inputs, **kwargs)
-                else:
-                    gx = rules[i](g, node, *inputs, **kwargs)
+                gx = prim.vjp(i, g, node, inputs, kwargs)
                 if gx is None:
                     continue
-                if gx.data.shape != x.data.shape:
-                    gx = _sum_to(gx, shape=x.data.shape)
+                if gx._data.shape != x._data.shape:
+                    gx = _sum_to(gx, shape=x._data.shape)
                 if anomaly:
-                    check_anomaly(prim.name, gx.data, [g.data] + [t.data for t in inputs],
+                    check_anomaly(prim.name, gx._data, [g._data] + [t._data for t in inputs],
                                   "backward")
-                previous = grads.get(id(x))
-                if previous is not None:
-                    gx = previous + gx if create_graph else Tensor._wrap(previous.data + gx.data)
-                grads[id(x)] = gx
+                grads[id(x)] = _accumulate(grads.get(id(x)), gx, create_graph)
     finally:
         STATE.grad_enabled = previous_mode
         STATE.anomaly = anomaly
@@ -193,7 +204,18 @@ def _accumulate(previous, g, create_graph):
         return g
     if create_graph:
         return previous + g
-    return Tensor._wrap(previous.data + g.data)
+    return make_tensor(previous._data + g._data)
+
+
+def _check_unmodified(prim, inputs, version):
+    """Raise if an input of a node recorded at ``version`` was modified since."""
+    for k, x in enumerate(inputs):
+        if x._version > version:
+            raise RuntimeError(
+                f"input {k} (shape {x._data.shape}) of primitive '{prim.name}' was modified "
+                f"in place after the forward pass (Tensor.data assigned, or an optimizer "
+                f"step); its gradient would use the new values. Recompute the forward pass "
+                f"after modifying it")
 
 
 def _sum_to(g, shape):
@@ -203,11 +225,11 @@ def _sum_to(g, shape):
 
 def _seed(output, grad):
     if grad is None:
-        if output.data.size != 1:
+        if output._data.size != 1:
             raise RuntimeError(
                 f"backward() of a non-scalar Tensor of shape {output.shape} needs the upstream "
                 f"gradient: pass grad= of that shape (e.g. ones for a sum)")
-        return Tensor._wrap(np.ones(output.data.shape, dtype=output.data.dtype))
+        return make_tensor(np.ones(output._data.shape, dtype=output._data.dtype))
     grad = grad if isinstance(grad, Tensor) else Tensor(grad)
     if grad.shape != output.shape:
         raise ValueError(f"grad of shape {grad.shape} does not match the output's shape "
@@ -228,15 +250,33 @@ def backward(output, grad=None, create_graph=False, retain_graph=None):
                            "inputs had requires_grad=True (or it was computed under no_grad)")
     seed = _seed(output, grad)
     order, results = _propagate([output], [seed], create_graph)
+    with _grad_mode(create_graph):
+        _store_gradients(order, results, create_graph, seed)
+    if not (create_graph if retain_graph is None else retain_graph):
+        _free(order)
+
+
+def _store_gradients(order, results, create_graph, seed):
+    """leaf.grad += the gradient reached for each leaf (a Tensor: ``grad_tensor``).
+
+    A leaf's gradient never shares memory with anything else: an array made
+    in this pass and reaching one leaf only is kept as it is, any other (the
+    caller's seed, a view, one array reaching two leaves) is copied.
+    """
+    kept = {id(seed._data)}
     for leaf in order:
         g = results.get(id(leaf))
         if g is None:
             continue
-        leaf.grad = g.data.copy() if leaf.grad is None else leaf.grad + g.data
-        if create_graph:
-            leaf.grad_tensor = g if leaf.grad_tensor is None else leaf.grad_tensor + g
-    if not (create_graph if retain_graph is None else retain_graph):
-        _free(order)
+        if leaf._grad is not None:
+            leaf._grad = _accumulate(leaf._grad, g, create_graph)
+        elif create_graph:
+            leaf._grad = g * 1.0   # a node of its own: g may be shared with other leaves
+        elif g._data.flags.owndata and id(g._data) not in kept:
+            leaf._grad = g
+        else:
+            leaf._grad = make_tensor(g._data.copy())
+        kept.add(id(g._data))
 
 
 def gradients(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None):
@@ -244,14 +284,23 @@ def gradients(outputs, inputs, grad_outputs=None, create_graph=False, retain_gra
 
     ``outputs`` and ``inputs`` are Tensors or sequences of Tensors; inputs may
     be intermediate results, not only leaves. An input the outputs do not
-    depend on gets a zero gradient. With ``create_graph=True`` the returned
-    gradients are differentiable.
+    depend on gets a zero gradient. ``grad_outputs`` (the upstream gradients)
+    is one array or Tensor for a single output, else a sequence of them (None
+    entries: ones, for one-element outputs). With ``create_graph=True`` the
+    returned gradients are differentiable.
     """
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    one_output = isinstance(outputs, Tensor)
+    outputs = [outputs] if one_output else list(outputs)
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else list(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, Tensor):
-        grad_outputs = [grad_outputs] * len(outputs)
+    if grad_outputs is None or (one_output and not isinstance(grad_outputs, (list, tuple))):
+        grad_outputs = [grad_outputs] * len(outputs)   # one output: any array-like is its seed
+    elif not isinstance(grad_outputs, (list, tuple)):
+        raise ValueError(f"grad_outputs for a sequence of {len(outputs)} outputs must be a list "
+                         f"or tuple of upstream gradients, got {type(grad_outputs).__name__}")
+    elif len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad_outputs has {len(grad_outputs)} entries for {len(outputs)} "
+                         f"outputs")
     for x in inputs:
         if not x.requires_grad:
             raise ValueError("gradients(): every input must have requires_grad=True")
@@ -261,7 +310,7 @@ def gradients(outputs, inputs, grad_outputs=None, create_graph=False, retain_gra
     if live:
         order, results = _propagate([o for o, _ in live], [s for _, s in live], create_graph,
                                     targets={id(x) for x in inputs})
-    grads = [results.get(id(x), Tensor._wrap(np.zeros_like(x.data))) for x in inputs]
+    grads = [results.get(id(x), make_tensor(np.zeros_like(x._data))) for x in inputs]
     if not (create_graph if retain_graph is None else retain_graph):
         _free(order)
     return grads[0] if single else grads
@@ -271,32 +320,60 @@ def grad(f, argnums=0):
     """The function computing d f / d args[argnums] for a scalar-valued ``f``.
 
     ``grad(f)(x)`` returns a Tensor of x's shape (a tuple when ``argnums`` is
-    a tuple). Arguments may be numbers, arrays or Tensors. When an argument
-    is already a Tensor that requires grad (as inside another ``grad``), the
-    result is recorded in the graph, so ``grad(grad(f))`` is the second
-    derivative.
+    a tuple). Arguments may be numbers, arrays or Tensors. The backward pass
+    is recorded (so the result is differentiable again) whenever the value
+    of f depends on a tensor that requires grad other than the fresh inputs
+    made here: an argument that is already such a Tensor (``grad(grad(f))``,
+    the mixed partials of ``grad(lambda y: grad(lambda x: f(x, y))(x0))``) or
+    a parameter f closes over (the gradient penalty ``|grad_x D_w(x)|^2``,
+    differentiated in w). Under ``no_grad`` nothing is recorded.
     """
     many = isinstance(argnums, (tuple, list))
     positions = tuple(argnums) if many else (argnums,)
 
     @functools.wraps(f)
     def gradient_of_f(*args, **kwargs):
+        recording = STATE.grad_enabled
         args = list(args)
-        nested = False
+        fresh = []
         for k in positions:
-            if isinstance(args[k], Tensor) and args[k].requires_grad:
-                nested = True
-            else:
+            if not (isinstance(args[k], Tensor) and args[k].requires_grad):
                 args[k] = Tensor(args[k], requires_grad=True)
+                fresh.append(args[k])
         with enable_grad():
             value = f(*args, **kwargs)
         if not isinstance(value, Tensor) or value.data.size != 1:
             raise TypeError(f"grad(f) needs f to return a one-element Tensor, got "
                             f"{type(value).__name__} of shape {np.shape(value)}")
         if not value.requires_grad:
-            zeros = [Tensor._wrap(np.zeros_like(args[k].data)) for k in positions]
+            zeros = [make_tensor(np.zeros_like(args[k]._data)) for k in positions]
             return tuple(zeros) if many else zeros[0]
-        grads = gradients(value, [args[k] for k in positions], create_graph=nested)
+        record = recording and _depends_on_outer_leaves(value, fresh)
+        grads = gradients(value, [args[k] for k in positions], create_graph=record)
+        for t in fresh:  # an enclosing grad cannot reach them except through our result
+            _INNER_LEAVES[id(t)] = t
         return tuple(grads) if many else grads[0]
 
     return gradient_of_f
+
+
+# The fresh inputs made by finished ``grad`` calls. A recorded inner gradient
+# keeps its fresh input as a leaf of its graph, but no enclosing function can
+# ask for a derivative with respect to it, so it does not make the enclosing
+# ``grad`` record its own backward pass. Weak values: the entries go with the
+# tensors.
+_INNER_LEAVES = weakref.WeakValueDictionary()
+
+
+def _depends_on_outer_leaves(value, fresh):
+    """True when ``value``'s graph reaches a leaf that requires grad other than ``fresh``.
+
+    Such a leaf (a parameter, or the fresh input of an enclosing ``grad``)
+    may be differentiated with respect to later, so the gradient of value
+    must be recorded as a function of it.
+    """
+    for node in topological_order([value]):
+        if (node._node is None and not any(node is t for t in fresh)
+                and _INNER_LEAVES.get(id(node)) is not node):
+            return True
+    return False

@@ -60,12 +60,25 @@ def _fsync_directory(directory):
 
 
 def load_arrays(path):
-    """{name: ndarray} from an ``.npz`` archive, refusing pickled (object) arrays."""
+    """{name: ndarray} from an ``.npz`` archive, refusing pickled (object) arrays.
+
+    Every way the file can be unreadable (empty, truncated, a corrupted zip
+    or ``.npy`` header, an object array, a single ``.npy`` instead of an
+    archive) is a ValueError naming the file; a missing file stays a
+    FileNotFoundError. Nothing is returned unless every array was read, so
+    a caller's parameters are never half-loaded.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no checkpoint file {path!r}")
+    if os.path.getsize(path) == 0:
+        raise ValueError(f"cannot load checkpoint {path!r}: the file is empty (0 bytes)")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"cannot load checkpoint {path!r}: it is not an .npz archive (no zip "
+                         f"directory found: truncated, corrupted, or another kind of file)")
     try:
-        archive = np.load(os.fspath(path), allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise ValueError("it holds a single array, not an .npz archive of named arrays")
-        with archive:
+        with np.load(path, allow_pickle=False) as archive:
             return {name: archive[name] for name in archive.files}
-    except (ValueError, zipfile.BadZipFile) as error:
-        raise ValueError(f"cannot load checkpoint {os.fspath(path)!r}: {error}") from error
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as error:
+        raise ValueError(f"cannot load checkpoint {path!r}: {type(error).__name__}: "
+                         f"{error}") from error

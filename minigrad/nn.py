@@ -80,7 +80,6 @@ class Module:
         """Forget accumulated gradients (``.grad = None``) before the next backward."""
         for p in self.parameters():
             p.grad = None
-            p.grad_tensor = None
 
     def train(self, mode=True):
         """Set the ``training`` flag on this module and all sub-modules; returns self."""
@@ -125,6 +124,7 @@ class Module:
                              + "; ".join(problems))
         for name, p in params.items():
             p.data[...] = arrays[name]  # in place: optimizers keep pointing at p.data
+            p.mark_modified()
 
     def save(self, path):
         """Write ``state_dict()`` to the ``.npz`` file ``path`` atomically."""

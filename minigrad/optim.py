@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from minigrad import autodiff
-from minigrad.optim_kernels import adam_update
+from minigrad.kernels.adam import adam_update
 from minigrad.tensor import Tensor
 
 
@@ -59,7 +59,6 @@ class Optimizer:
         """Forget the parameters' gradients (``.grad = None``)."""
         for p in self.params:
             p.grad = None
-            p.grad_tensor = None
 
     def step(self):
         """Apply one update to every parameter that has a gradient."""
@@ -74,7 +73,8 @@ class Optimizer:
             if grad.shape != p.data.shape:
                 raise ValueError(f"gradient of {self._label(i)} has shape {grad.shape}, "
                                  f"expected the parameter's shape {p.data.shape}")
-            self._update(p.data, grad, self.state[i])
+            self._update(p._data, grad, self.state[i])
+            p.mark_modified()  # a graph recorded before the step must not be differentiated
         if anomaly:
             self._check("updated value",
                         [p.data if p.grad is not None else None for p in self.params],
@@ -162,7 +162,7 @@ class Adam(Optimizer):
     p <- p - lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps),
     t counted per parameter (a parameter skipped for lack of a gradient
     keeps its own count). The update is one fused pass
-    (:mod:`minigrad.optim_kernels`).
+    (:mod:`minigrad.kernels.adam`).
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):

@@ -2,9 +2,11 @@
 
 A Tensor wraps ``data`` (a float32 or float64 ndarray; anything else becomes
 float64). When it is the output of a primitive applied to inputs of which at
-least one ``requires_grad``, it keeps a *node* ``(primitive, inputs, kwargs)``;
-following nodes from an output back to the leaves is the computation graph
-that :mod:`minigrad.autodiff` walks in reverse to compute gradients.
+least one ``requires_grad``, it keeps a *node* ``(primitive, inputs, kwargs,
+version)``, made by ``make_tensor`` (the one constructor of the primitives'
+outputs); following nodes from an output back to the leaves is the
+computation graph that :mod:`minigrad.autodiff` walks in reverse to compute
+gradients.
 
 Everything arithmetic here is sugar: ``a + b`` calls the ``add`` primitive of
 :mod:`minigrad.ops`, ``a @ b`` calls ``matmul``, and so on. Comparison
@@ -25,15 +27,22 @@ class Tensor:
     A constant shares the ndarray it is given; a Tensor made with
     ``requires_grad=True`` from an ndarray or a Tensor holds a copy, since
     optimizers update it in place.
+
+    Version counter (as torch's): assigning ``t.data = ...`` or updating it
+    with an augmented assignment (``t.data += u``), and every optimizer step
+    on a parameter, marks the tensor modified; a backward pass through a
+    node recorded before the modification raises, since the rule would read
+    the new values. Writes into the array itself (``t.data[i] = v``, NumPy
+    ``out=``) are not seen, as with torch's ``.data``.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "grad_tensor", "__weakref__")
+    __slots__ = ("_data", "_grad", "requires_grad", "_node", "_version", "__weakref__")
     # Make ``ndarray (op) Tensor`` defer to Tensor's reflected operators.
     __array_ufunc__ = None
 
     def __init__(self, data, requires_grad=False):
         if isinstance(data, Tensor):
-            data = data.data
+            data = data._data
         array = np.asarray(data)
         if array.dtype.type not in _FLOAT_TYPES:
             if array.dtype.kind not in "biuf":
@@ -43,28 +52,53 @@ class Tensor:
             # A parameter owns its storage: optimizers update ``data`` in
             # place, which must not write into the caller's array.
             array = array.copy()
-        self.data = array
-        self.grad = None
+        self._data = array
+        self._grad = None
         self.requires_grad = bool(requires_grad)
         self._node = None
-        self.grad_tensor = None
+        self._version = 0
 
     @classmethod
     def _wrap(cls, array):
-        """Fast constructor for arrays produced by primitives (already float)."""
-        t = object.__new__(cls)
-        t.data = array if type(array) is np.ndarray else np.asarray(array)
-        t.grad = None
-        t.requires_grad = False
-        t._node = None
-        t.grad_tensor = None
-        return t
+        """A constant of this class (Tensor or a subclass) of an array that is already float."""
+        return make_tensor(array if type(array) is np.ndarray else np.asarray(array), kind=cls)
+
+    # ----------------------------------------------------- data and grad
+    @property
+    def data(self):
+        """The ndarray (shared, not copied). Assigning to it marks the tensor modified."""
+        return self._data
+
+    @data.setter
+    def data(self, array):
+        self._data = array
+        self.mark_modified()
+
+    def mark_modified(self):
+        """Record that ``data`` changed in place (optimizers call it after a step)."""
+        self._version = _autodiff.STATE.bump_version()
+
+    @property
+    def grad(self):
+        """The accumulated gradient as an ndarray, or None."""
+        return None if self._grad is None else self._grad._data
+
+    @grad.setter
+    def grad(self, value):
+        self._grad = None if value is None else (
+            value if isinstance(value, Tensor) else make_tensor(np.asarray(value)))
+
+    @property
+    def grad_tensor(self):
+        """The gradient as a Tensor: after ``backward(create_graph=True)`` it is
+        differentiable again (Hessian-vector products)."""
+        return self._grad
 
     # ----------------------------------------------------------- properties
-    shape = property(lambda self: self.data.shape)
-    ndim = property(lambda self: self.data.ndim)
-    dtype = property(lambda self: self.data.dtype)
-    size = property(lambda self: self.data.size)
+    shape = property(lambda self: self._data.shape)
+    ndim = property(lambda self: self._data.ndim)
+    dtype = property(lambda self: self._data.dtype)
+    size = property(lambda self: self._data.size)
     T = property(lambda self: _ops.transpose(self))
 
     @property
@@ -75,33 +109,33 @@ class Tensor:
     # ---------------------------------------------------------- conversion
     def numpy(self):
         """The underlying ndarray (shared, not copied; no graph)."""
-        return self.data
+        return self._data
 
     def item(self):
         """The value of a one-element tensor as a Python float."""
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
-        return float(self.data.reshape(()))
+        return float(self._data.reshape(()))
 
     def detach(self):
         """A new leaf sharing ``data``, cut from the graph."""
-        return Tensor._wrap(self.data)
+        return make_tensor(self._data)
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self._data if dtype is None else self._data.astype(dtype)
 
     def __float__(self):
         return self.item()
 
     def __len__(self):
-        return len(self.data)
+        return len(self._data)
 
     def __bool__(self):
-        return bool(self.data)
+        return bool(self._data)
 
     def __repr__(self):
         grad = ", requires_grad=True" if self.requires_grad else ""
-        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        body = np.array2string(self._data, separator=", ", prefix="Tensor(")
         return f"Tensor({body}{grad})"
 
     # ------------------------------------------------------------ autodiff
@@ -122,7 +156,7 @@ class Tensor:
         if isinstance(other, Tensor):
             return other
         if isinstance(other, (int, float)):
-            return Tensor._wrap(np.asarray(other, dtype=self.data.dtype))
+            return Tensor._wrap(np.asarray(other, dtype=self._data.dtype))
         return Tensor(other)
 
     def __add__(self, other): return _ops.add(self, self._lift(other))
@@ -142,12 +176,12 @@ class Tensor:
     def __abs__(self): return _ops.abs(self)
 
     # Comparisons are not differentiable: they return boolean ndarrays.
-    def __lt__(self, other): return self.data < _raw(other)
-    def __le__(self, other): return self.data <= _raw(other)
-    def __gt__(self, other): return self.data > _raw(other)
-    def __ge__(self, other): return self.data >= _raw(other)
-    def __eq__(self, other): return self.data == _raw(other)
-    def __ne__(self, other): return self.data != _raw(other)
+    def __lt__(self, other): return self._data < _raw(other)
+    def __le__(self, other): return self._data <= _raw(other)
+    def __gt__(self, other): return self._data > _raw(other)
+    def __ge__(self, other): return self._data >= _raw(other)
+    def __eq__(self, other): return self._data == _raw(other)
+    def __ne__(self, other): return self._data != _raw(other)
     __hash__ = object.__hash__
 
     def __getitem__(self, index):
@@ -195,7 +229,28 @@ class Tensor:
 
 def _raw(x):
     """The ndarray behind a Tensor, or x itself."""
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
+
+
+_new = object.__new__
+
+
+def make_tensor(array, node=None, kind=None):
+    """The one node constructor: a Tensor of ``array`` made by ``node``, or a constant.
+
+    ``node = (primitive, inputs, kwargs, version)`` records how the array was
+    computed (``version``: the global modification count at that moment, for
+    the version check of the backward pass). ``kind``: a subclass of Tensor
+    to make instead. Primitives call this on their hot path, so it sets the
+    slots directly.
+    """
+    t = _new(kind or Tensor)
+    t._data = array
+    t._grad = None
+    t.requires_grad = node is not None
+    t._node = node
+    t._version = 0
+    return t
 
 
 def as_tensor(x):

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad import nn, optim, optim_kernels
+from minigrad import nn, optim
+from minigrad.kernels import adam as adam_kernels
 from minigrad._numba import NUMBA_ENABLED
 from minigrad.tensor import Tensor
 
@@ -97,7 +98,7 @@ def test_optimizer_follows_its_update_formula(case):
 
 
 def test_adam_numpy_twin_path_follows_the_formula(monkeypatch):
-    monkeypatch.setattr(optim, "adam_update", optim_kernels.adam_update_numpy)
+    monkeypatch.setattr(optim, "adam_update", adam_kernels.adam_update_numpy)
     np.testing.assert_allclose(_run(optim.Adam, 25, lr=0.1), _adam_by_hand(25, lr=0.1),
                                rtol=1e-12, atol=1e-14)
 
@@ -126,8 +127,8 @@ def test_adam_kernel_matches_numpy_twin(size, dtype):
     for t in range(1, 4):
         grad = rng.normal(size=size).astype(dtype)
         hyper = (0.01, 0.9, 0.999, 1e-8, 1 - 0.9 ** t, 1 - 0.999 ** t, 0.01)
-        optim_kernels.adam_update_numba(param, grad, m, v, *hyper)
-        optim_kernels.adam_update_numpy(twin[0], grad, twin[1], twin[2], *hyper)
+        adam_kernels.adam_update_numba(param, grad, m, v, *hyper)
+        adam_kernels.adam_update_numpy(twin[0], grad, twin[1], twin[2], *hyper)
     # float32: the kernel computes in float64 and rounds once, the twin rounds after
     # every operation, so they differ by a few float32 ulps of the O(1) terms.
     rtol, atol = (1e-14, 1e-17) if dtype == np.float64 else (2e-6, 1e-6)

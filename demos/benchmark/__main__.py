@@ -5,6 +5,11 @@ Runs every benchmark module of this package (each module ``NAME.py`` with a
 ``_timing.row``), prints a table of ratios measured in this one process, and
 with ``--json`` one JSON object per row. Speed is measured here, never
 asserted in tests.
+
+Before anything runs it calls ``minigrad.tune_process()`` (glibc malloc
+thresholds, ``OMP_WAIT_POLICY=PASSIVE``; see ``minigrad/tuning.py``) and
+says so on its first line (on stderr with ``--json``); ``--no-tune`` measures
+the library's defaults instead.
 """
 from __future__ import annotations
 
@@ -35,7 +40,12 @@ def main(argv=None):
     parser.add_argument("--json", action="store_true", help="print one JSON object per row")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
     parser.add_argument("--list", action="store_true", help="list the modules and exit")
+    parser.add_argument("--no-tune", action="store_true",
+                        help="do not call minigrad.tune_process() (library defaults)")
     args = parser.parse_args(argv)
+    import minigrad  # before any kernel runs: OMP_WAIT_POLICY is read when OpenMP loads
+    if not args.no_tune and not args.list:
+        minigrad.tune_process()
     names = discover()
     if args.list:
         print("\n".join(names))
@@ -48,6 +58,7 @@ def main(argv=None):
     rows = []
     header = (f"{'bench':<28} {'size':<22} {'ours':<26} {'ours':>13}  {'reference':<30} "
               f"{'ref':>13}  {'speedup':>8}")
+    print(minigrad.tuning.describe(), file=sys.stderr if args.json else sys.stdout, flush=True)
     if not args.json:
         print(header)
         print("-" * len(header))

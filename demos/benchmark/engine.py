@@ -8,7 +8,8 @@ Rows:
   64-128-8 (target: within 1.5x, speedup >= 0.67) and 784-400-20 (BLAS-bound;
   target within 1.1x, speedup >= 0.91);
 - the same step in PyTorch (float64, torch.optim.Adam) when it happens to
-  be installed, as the reference of an extra row (never required);
+  be installed, as the reference of an extra row (never required), timed
+  in a subprocess of its own at its best thread count (``_torch_peer.py``);
 - ``a = Tensor(2.0, requires_grad=True); y = a*a + a; y.backward()``: the
   round trip against the 20 microsecond target (PyTorch measures 21 us on
   this machine), and against the same arithmetic in plain Python with the
@@ -24,7 +25,8 @@ from __future__ import annotations
 import numpy as np
 
 import minigrad as mg
-from demos.benchmark._timing import row, torch_or_none
+from demos.benchmark._timing import median_time, row
+from demos.benchmark._torch_peer import torch_row
 from minigrad import nn, optim
 from minigrad.tensor import Tensor
 
@@ -86,20 +88,19 @@ def numpy_step(params, x, y):
     return step
 
 
-def torch_step(torch, params, x, y):
-    """The same step in PyTorch (float64), from the same initial weights."""
-    W1, b1, W2, b2 = [torch.tensor(p, requires_grad=True) for p in params]
-    optimizer = torch.optim.Adam([W1, b1, W2, b2], lr=LR, betas=BETAS, eps=EPS)
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+# The same step in PyTorch (float64), from the same initial weights; run by _torch_peer.
+TORCH_STEP = """
+W1, b1, W2, b2 = [torch.tensor(arrays[k], requires_grad=True) for k in ("W1", "b1", "W2", "b2")]
+optimizer = torch.optim.Adam([W1, b1, W2, b2], lr=%r, betas=%r, eps=%r)
+xt, yt = torch.from_numpy(arrays["x"]), torch.from_numpy(arrays["y"])
 
-    def step():
-        optimizer.zero_grad()
-        loss = ((torch.relu(xt @ W1 + b1) @ W2 + b2 - yt) ** 2).mean()
-        loss.backward()
-        optimizer.step()
-        return float(loss)
-
-    return step
+def step():
+    optimizer.zero_grad()
+    loss = ((torch.relu(xt @ W1 + b1) @ W2 + b2 - yt) ** 2).mean()
+    loss.backward()
+    optimizer.step()
+    return float(loss)
+""" % (LR, BETAS, EPS)
 
 
 def _check_same_step(ours, model, reference, params):
@@ -125,11 +126,11 @@ def mlp_rows(sizes, quick):
     size = f"{'-'.join(map(str, sizes))}, batch {BATCH}"
     rows = [row("engine MLP step", size, "nn.MLP + optim.Adam", ours,
                 "NumPy hand grads + Adam", reference, **timing)]
-    torch = torch_or_none()
-    if torch is not None:
-        peer = torch_step(torch, [p.data.copy() for p in model.parameters()], x, y)
-        rows.append(row("engine MLP step", size, "nn.MLP + optim.Adam", ours,
-                        "PyTorch autograd + Adam", peer, **timing))
+    weights = dict(zip(("W1", "b1", "W2", "b2"), (p.data.copy() for p in model.parameters())))
+    peer = torch_row("engine MLP step", size, "nn.MLP + optim.Adam", median_time(ours, **timing),
+                     "PyTorch autograd + Adam", TORCH_STEP, dict(weights, x=x, y=y), **timing)
+    if peer is not None:
+        rows.append(peer)
     return rows
 
 

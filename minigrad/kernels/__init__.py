@@ -49,10 +49,11 @@ from minigrad._numba import NUMBA_ENABLED
 # minigrad.kernels.<name>; dpm's kernels inline _exp_scalar and _log1p_scalar.
 from minigrad.kernels.exp_log import (_exp_scalar, _log1p_scalar, exp_poly,  # noqa: F401
                                       exp_poly_numpy, log1p_poly)
-from minigrad.kernels.rows import (BACKWARD, BLOCK, LOG_SOFTMAX, SERIAL_BELOW,  # noqa: F401
-                                   SOFTMAX, _finish_rows_numpy, _lse_rows, _lse_rows_numpy,
+from minigrad.kernels.rows import (BACKWARD, BLOCK, LOG_SOFTMAX, SOFTMAX,  # noqa: F401
+                                   _finish_rows_numpy, _lse_rows, _lse_rows_numpy,
                                    _lse_rows_serial, _row_stats_numpy, _softmax_rows,
                                    _softmax_rows_serial)
+from minigrad.kernels.thresholds import SERIAL_BELOW  # machine-specific, with its measurement
 
 __all__ = ["logsumexp", "softmax", "log_softmax", "logsumexp_backward", "exp_poly", "log1p_poly",
            "logsumexp_numpy", "softmax_numpy", "log_softmax_numpy", "logsumexp_backward_numpy",
@@ -62,7 +63,7 @@ __all__ = ["logsumexp", "softmax", "log_softmax", "logsumexp_backward", "exp_pol
 # _logsumexp and _softmax read SERIAL_BELOW as a global of this module when
 # called, so setting minigrad.kernels.SERIAL_BELOW (the tests set it to 0 to
 # send small inputs through the parallel kernels) changes the choice;
-# setting minigrad.kernels.rows.SERIAL_BELOW does not.
+# setting minigrad.kernels.thresholds.SERIAL_BELOW after import does not.
 
 
 # ---------------------------------------------------------------- public functions
@@ -127,16 +128,18 @@ def logsumexp_numpy(x, axis=None, keepdims=False):
 def _softmax(x, axis, mode, numba, g=np.ones(1)):
     x64, axis, dtype = _prepare(x, axis)
     rows, moved_shape = _rows(x64, axis)
+    # The result owns its memory (not a view of a temporary), so the backward
+    # pass can keep it as a gradient without copying it.
+    out = np.empty(x64.shape if axis is None else moved_shape)
     if numba and rows.size > 0:
-        out = np.empty(rows.size)
         kernel = _softmax_rows if rows.size >= SERIAL_BELOW else _softmax_rows_serial
-        kernel(rows.reshape(-1), rows.shape[1], g, out, mode)
+        kernel(rows.reshape(-1), rows.shape[1], g, out.reshape(-1), mode)
     else:
         with np.errstate(all="ignore"):
-            out = _finish_rows_numpy(rows, *_row_stats_numpy(rows), g, mode)
-    out = out.reshape(moved_shape)
-    out = out.reshape(x64.shape) if axis is None else np.moveaxis(out, -1, axis)
-    return _cast(np.ascontiguousarray(out), dtype)
+            out[...] = _finish_rows_numpy(rows, *_row_stats_numpy(rows), g, mode).reshape(out.shape)
+    if axis is not None and axis != x64.ndim - 1:
+        out = np.ascontiguousarray(np.moveaxis(out, -1, axis))
+    return _cast(out, dtype)
 
 
 def softmax_numba(x, axis=-1):

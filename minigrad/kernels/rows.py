@@ -182,10 +182,8 @@ def _lse_rows(xf, m, out):
         _add_log1p(out[r0:r1], R[r0:r1])
 
 
-# Below SERIAL_BELOW values a parallel region costs more than the work: waking
-# the workers takes tens of microseconds, and on a busy 2-core machine a worker
-# may wait a whole time slice (ms) for a core. Small inputs run in one thread.
-SERIAL_BELOW = 1 << 15
+# Below SERIAL_BELOW values (thresholds.py, with its measurement) the
+# dispatch in __init__.py calls the one-thread kernels below instead.
 
 
 @njit(cache=True)

@@ -17,9 +17,9 @@ from minigrad.ops.registry import REGISTRY, Primitive, primitive  # noqa: F401
 from minigrad.ops.shape import (  # noqa: F401
     broadcast_to, concatenate, getitem, reshape, scatter, stack, sum_to, swap_last, transpose)
 from minigrad.ops.elementwise import (  # noqa: F401
-    abs, add, clip, cos, digamma, div, erf, exp, expm1, leaky_relu, lgamma, log, log1p,
-    log_sigmoid, maximum, minimum, mul, neg, polygamma, pow, relu, sigmoid, sin, softplus, sqrt,
-    square, sub, tanh, where)
+    abs, add, arctan, clip, cos, digamma, div, erf, erfc, erfcx, exp, expm1, leaky_relu, lgamma,
+    log, log1p, log_ndtr, log_sigmoid, maximum, minimum, mul, neg, polygamma, pow, relu, sigmoid,
+    sin, softplus, sqrt, square, sub, tanh, where)
 from minigrad.ops.reductions import (  # noqa: F401
     logsumexp, log_softmax, max, mean, min, softmax, sum)
 from minigrad.ops.linalg import cholesky, inv, logdet, matmul, triangular_solve  # noqa: F401

@@ -15,8 +15,9 @@ import builtins
 
 import numpy as np
 
-from minigrad import kernels
+from minigrad import autodiff, kernels
 from minigrad.ops.registry import const_like, primitive
+from minigrad.tensor import make_tensor
 from minigrad.ops.shape import broadcast_to, reshape
 
 
@@ -114,6 +115,11 @@ def logsumexp(x, axis=None, keepdims=False):
 
 def _logsumexp_vjp(g, out, x, axis=None, keepdims=False):
     # d/dx logsumexp(x) = softmax(x); an all -inf slice has softmax 0, not NaN.
+    if not autodiff.STATE.grad_enabled:
+        # First order (the backward pass is not being recorded): g * softmax(x)
+        # in one fused kernel pass, instead of softmax, broadcast and product.
+        return make_tensor(kernels.logsumexp_backward(x.data, out.data, g.data, axis=axis))
+    # Recorded (create_graph): the same formula in Tensor ops, differentiable again.
     if axis is None:  # softmax over all elements
         return expand_to_input(g, x, None) * reshape(softmax(reshape(x, shape=(-1,)), axis=-1),
                                                      shape=x.shape)

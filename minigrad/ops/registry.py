@@ -27,11 +27,10 @@ from __future__ import annotations
 import numpy as np
 
 from minigrad import autodiff
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, make_tensor
 
 REGISTRY: dict[str, "Primitive"] = {}
 _STATE = autodiff.STATE
-_new_tensor = object.__new__
 
 
 class Primitive:
@@ -42,16 +41,15 @@ class Primitive:
     i-th one.
     """
 
-    __slots__ = ("name", "family", "forward", "vjps", "examples", "variadic", "twice")
+    __slots__ = ("name", "family", "forward", "vjps", "examples", "variadic")
 
-    def __init__(self, name, family, forward, examples=None, variadic=False, twice=True):
+    def __init__(self, name, family, forward, examples=None, variadic=False):
         self.name = name
         self.family = family
         self.forward = forward
         self.vjps = None
         self.examples = examples
         self.variadic = variadic
-        self.twice = twice
 
     def defvjp(self, *rules):
         """Declare the VJP rules, one per input in order (decorator-friendly)."""
@@ -59,7 +57,7 @@ class Primitive:
         return rules[0] if len(rules) == 1 else rules
 
     def vjp(self, i, g, out, inputs, kwargs):
-        """Gradient for input ``i`` given upstream ``g`` (a Tensor)."""
+        """Gradient for input ``i`` given upstream ``g`` (a Tensor): what the backward pass calls."""
         if self.variadic:
             return self.vjps[0](i, g, out, *inputs, **kwargs)
         return self.vjps[i](g, out, *inputs, **kwargs)
@@ -69,44 +67,49 @@ class Primitive:
         inputs = args
         for a in args:
             if type(a) is not Tensor:
-                inputs = tuple(_constant(x) for x in args)
+                inputs = _constants(args)
                 break
         if len(inputs) == 1:
-            value = self.forward(inputs[0].data, **kwargs)
+            value = self.forward(inputs[0]._data, **kwargs)
         elif len(inputs) == 2:
-            value = self.forward(inputs[0].data, inputs[1].data, **kwargs)
+            value = self.forward(inputs[0]._data, inputs[1]._data, **kwargs)
         else:
-            value = self.forward(*[t.data for t in inputs], **kwargs)
-        out = _new_tensor(Tensor)
-        out.data = value if type(value) is np.ndarray else np.asarray(value)
-        out.grad = None
-        out.grad_tensor = None
-        out._node = None
-        out.requires_grad = False
+            value = self.forward(*[t._data for t in inputs], **kwargs)
+        node = None
         if _STATE.grad_enabled:
             for t in inputs:
                 if t.requires_grad:
-                    out.requires_grad = True
-                    out._node = (self, inputs, kwargs)
+                    node = (self, inputs, kwargs, _STATE.version)
                     break
+        out = make_tensor(value if type(value) is np.ndarray else np.asarray(value), node)
         if _STATE.anomaly:
-            autodiff.check_anomaly(self.name, out.data, [t.data for t in inputs], "forward")
+            autodiff.check_anomaly(self.name, value, [t._data for t in inputs], "forward")
         return out
 
     def __repr__(self):
         return f"<primitive {self.name} ({self.family})>"
 
 
-def _constant(x):
-    return x if isinstance(x, Tensor) else Tensor(x)
+def _constants(args):
+    """The arguments as Tensors: a Python number takes the dtype of the Tensor arguments.
+
+    So ``maximum(x32, 0.0)`` and ``where(c, x32, 0.0)`` stay float32, as
+    ``x32 + 0.0`` does (Tensor's operators lift numbers the same way).
+    Arrays keep their own dtype (NumPy's promotion rules then apply).
+    """
+    dtypes = [a._data.dtype for a in args if isinstance(a, Tensor)]
+    dtype = np.result_type(*dtypes) if dtypes else np.float64
+    return tuple(a if isinstance(a, Tensor) else
+                 make_tensor(np.asarray(a, dtype=dtype)) if isinstance(a, (int, float)) else
+                 Tensor(a) for a in args)
 
 
-def primitive(name, family, examples=None, variadic=False, twice=True):
+def primitive(name, family, examples=None, variadic=False):
     """Decorator turning a forward function on ndarrays into a registered Primitive."""
     def register(forward):
         if name in REGISTRY:
             raise ValueError(f"primitive {name!r} is already registered")
-        prim = Primitive(name, family, forward, examples, variadic, twice)
+        prim = Primitive(name, family, forward, examples, variadic)
         REGISTRY[name] = prim
         return prim
     return register
@@ -118,4 +121,4 @@ def const_like(array, like):
     Masks and other non-differentiable factors in VJP rules go through here
     so that float32 gradients stay float32.
     """
-    return Tensor._wrap(np.asarray(array, dtype=like.data.dtype))
+    return make_tensor(np.asarray(array, dtype=like._data.dtype))
