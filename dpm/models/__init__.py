@@ -4,5 +4,5 @@
 (claim G1) and V(G, D*) = 2 JSD - log 4 (claim G2); the losses grow here.
 """
 from dpm.models.gan import (  # noqa: F401
-    OptimalDiscriminator, ValueEstimate, discriminator_loss_from_logits, optimal_discriminator,
+    OptimalDiscriminator, discriminator_loss_from_logits, optimal_discriminator,
     train_discriminator, value)
