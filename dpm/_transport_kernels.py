@@ -274,7 +274,26 @@ def transport_cost_numpy(cost, f, g, reg):
     return float((np.exp((f[:, None] + g[None, :] - cost) / reg) * cost).sum())
 
 
+@njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
+def gibbs_kernel_numba(cost, shift, reg, out):
+    """out_ij = exp(-(C_ij - shift) / reg): the multiplicative path's kernel matrix."""
+    n, m = cost.shape
+    inv_reg = 1.0 / reg
+    for i in prange(n):
+        for j in range(m):
+            out[i, j] = _exp_scalar((shift - cost[i, j]) * inv_reg)
+
+
+def gibbs_kernel_numpy(cost, shift, reg, out):
+    """NumPy twin of `gibbs_kernel_numba`."""
+    np.subtract(shift, cost, out=out)
+    out *= 1.0 / reg          # as the kernel rounds it: the same argument, so exp to 2 ulp
+    np.exp(out, out=out)
+
+
 if NUMBA_ENABLED:
     sinkhorn_log, transport_cost = sinkhorn_log_numba, transport_cost_numba
+    gibbs_kernel = gibbs_kernel_numba
 else:  # the njit stand-in leaves pure-Python loops: far too slow, use the twins
     sinkhorn_log, transport_cost = sinkhorn_log_numpy, transport_cost_numpy
+    gibbs_kernel = gibbs_kernel_numpy
