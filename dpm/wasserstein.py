@@ -317,7 +317,8 @@ def sinkhorn(a, b, cost, reg, n_iter=1000, tol=1e-9, return_plan=False, method="
         raise ValueError(f"method must be 'auto', 'scaling' or 'log', got {method!r}")
     total = a.sum()
     rows, cols = a > 0, b > 0
-    support_cost = np.ascontiguousarray(cost[np.ix_(rows, cols)])
+    support_cost = (np.ascontiguousarray(cost) if rows.all() and cols.all()  # no copy needed
+                    else np.ascontiguousarray(cost[np.ix_(rows, cols)]))
     # Work with probability vectors; plan and cost scale back by the total mass.
     a_support, b_support = a[rows] / total, b[cols] / b.sum()
     low = float(support_cost.min())
@@ -342,19 +343,8 @@ def _sinkhorn_scaling(a, b, cost, reg, low, spread, n_iter, tol):
     """Sinkhorn-Knopp on K = exp(-(C - low) / reg): (f, g, sweeps, error, <P, C>)."""
     kernel = np.empty(cost.shape)
     _transport_kernels.gibbs_kernel(cost, low, reg, kernel)
-    u, v = np.empty(a.shape[0]), np.ones(b.shape[0])
-    kernel_v, kernel_t_u = kernel @ v, np.empty(b.shape[0])
-    error, sweep = np.inf, 0
-    while sweep < n_iter:
-        if sweep > 0:  # row sums u (K v) after the last v-update; K v is needed next anyway
-            error = float(np.abs(u * kernel_v - a).sum())
-            if error <= tol:
-                break
-        np.divide(a, kernel_v, out=u)
-        np.dot(kernel.T, u, out=kernel_t_u)
-        np.divide(b, kernel_t_u, out=v)
-        np.dot(kernel, v, out=kernel_v)
-        sweep += 1
+    u, v = np.zeros(a.shape[0]), np.ones(b.shape[0])
+    sweep, error = _transport_kernels.sinkhorn_scaling(kernel, a, b, u, v, n_iter, tol)
     value = float(u @ np.einsum("ij,ij,j->i", kernel, cost, v))
     # P = u K v = exp((f + g - C) / reg) with f = reg log u + low, g = reg log v
     return reg * np.log(u) + low, reg * np.log(v), sweep, error, value

@@ -189,3 +189,20 @@ def test_gibbs_kernel_matches_numpy_twin():
     kernels.gibbs_kernel_numba(cost, 0.1, 0.05, ours)
     kernels.gibbs_kernel_numpy(cost, 0.1, 0.05, twin)
     np.testing.assert_allclose(ours, twin, rtol=5e-16 * 4, atol=1e-300)
+
+
+@pytest.mark.skipif(not kernels.NUMBA_ENABLED, reason="Numba off: sinkhorn runs the twin")
+@pytest.mark.parametrize("n, m", [(5, 3), (150, 97)])
+def test_sinkhorn_scaling_kernel_matches_numpy_twin(n, m):
+    rng = np.random.default_rng(46)
+    a, b, cost = random_problem(rng, n, m)
+    kernel = np.exp(-cost / 0.3)
+    runs = []
+    for sweeps in (kernels.sinkhorn_scaling_numba, kernels.sinkhorn_scaling_numpy):
+        u, v = np.zeros(n), np.ones(m)
+        done, error = sweeps(kernel, a, b, u, v, 40, 0.0)
+        runs.append((u, v, done, error))
+    (u1, v1, d1, e1), (u2, v2, d2, e2) = runs
+    assert d1 == d2 == 40 and e1 == pytest.approx(e2, rel=1e-8, abs=1e-15)
+    np.testing.assert_allclose(u1, u2, rtol=1e-12)
+    np.testing.assert_allclose(v1, v2, rtol=1e-12)
