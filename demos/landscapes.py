@@ -109,8 +109,9 @@ def main(argv=None):
         started = time.perf_counter()
         exact = quadrature_landscape(TARGET, divergence, mus, sigmas)
         middle = time.perf_counter()
-        estimate, stderr = monte_carlo_landscape(TARGET, divergence, mus, sigmas, n=n,
-                                                 rng=np.random.default_rng(args.seed))
+        sampled = monte_carlo_landscape(TARGET, divergence, mus, sigmas, n=n,
+                                        rng=np.random.default_rng(args.seed))
+        estimate, stderr = sampled.data, sampled.stderr
         print(f"{divergence}: {points}x{points - 1} grid, quadrature {middle - started:.2f} s, "
               f"Monte Carlo (n={n}) {time.perf_counter() - middle:.2f} s", flush=True)
         surfaces[divergence] = exact, estimate, stderr
