@@ -29,7 +29,7 @@ How it is computed here.
   cannot underflow and in the log domain with epsilon-scaling where it can.
 - `kr_critic_w1`: a Lipschitz-constrained minigrad MLP trained on the dual,
   its gap measured on held-out points (on its training points it would be
-  biased upward by overfitting); code in dpm/_kr_critic.py.
+  biased upward by overfitting); code in dpm/kr_critic.py.
 
 References: Villani, Optimal Transport (2009), ch. 5-6; Peyre & Cuturi,
 Computational Optimal Transport (2019), ch. 2-4; Arjovsky, Chintala & Bottou,
@@ -365,6 +365,6 @@ def _sinkhorn_annealed(a, b, cost, reg, low, spread, n_iter, tol):
     return f, g, sweeps + done, error, _transport_kernels.transport_cost(cost, f, g, reg)
 
 
-# The Kantorovich-Rubinstein critic (claim W2) lives in its own file to keep
-# this one readable; it is part of this module's API.
-from dpm._kr_critic import KRCritic, kr_critic_w1, lipschitz_envelope  # noqa: E402,F401
+# The Kantorovich-Rubinstein critic (claim W2) is a concept of its own
+# (dpm/kr_critic.py), re-exported here as part of this module's API.
+from dpm.kr_critic import KRCritic, kr_critic_w1, lipschitz_envelope  # noqa: E402,F401

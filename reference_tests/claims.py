@@ -108,7 +108,7 @@ CODE = {
     "F4": ["dpm/fitting.py", "dpm/divergences.py"],
     "F5": ["dpm/landscape.py", "dpm/_landscape_kernels.py", "dpm/quadrature.py"],
     "W1": ["dpm/wasserstein.py"],
-    "W2": ["dpm/_kr_critic.py", "dpm/wasserstein.py"],
+    "W2": ["dpm/kr_critic.py", "dpm/wasserstein.py"],
     "W3": ["dpm/wasserstein.py"],
     "G1": ["dpm/models/gan.py"],
     "G2": ["dpm/models/gan.py"],
