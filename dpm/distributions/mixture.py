@@ -36,6 +36,7 @@ from dpm import _mixture_kernels as kernels
 from dpm.distributions.base import (
     Distribution, _show, as_param, as_shape, positive_param, real, resolve_rng)
 from dpm.distributions.categorical import Categorical, check_probs, log_of_probs
+from dpm.montecarlo import Estimate, check_sample_size
 
 HALF_LOG_2PI = kernels.HALF_LOG_2PI
 
@@ -146,16 +147,16 @@ def monte_carlo_kl_to_normal(p, q_loc, q_scale, n, rng):
 
     Unbiased; its standard error is sqrt(sample variance / n). ``p`` is a
     GaussianMixture; the integrand runs in one fused pass (Numba kernel, no N x K
-    array). Returns (estimate, standard error) as floats.
+    array). Returns a ``dpm.montecarlo.Estimate`` (a scalar, no graph).
     """
     if not isinstance(p, GaussianMixture):
         raise TypeError(f"p must be a GaussianMixture, got {type(p).__name__}")
-    if int(n) < 2:
-        raise ValueError(f"n must be >= 2 for a standard error, got {n}")
+    n = check_sample_size(n)
     q_scale = np.asarray(getattr(q_scale, "data", q_scale), dtype=np.float64)
     if not np.all(q_scale > 0):
         raise ValueError(f"q_scale must be > 0, got {_show(q_scale)}")
-    x = p.sample((int(n),), rng)
-    return kernels.mixture_normal_log_ratio_stats(
+    x = p.sample((n,), rng)
+    estimate, stderr = kernels.mixture_normal_log_ratio_stats(
         x, p.weights.data, p.locs.data, p.scales.data,
         np.asarray(getattr(q_loc, "data", q_loc), dtype=np.float64), q_scale)
+    return Estimate.from_tensor(estimate, stderr, n)
