@@ -29,7 +29,7 @@ Two ways, which the tests hold against each other and against references:
   rule was off by 1e-3.)
 - ``method="monte_carlo"``: an ``Estimate`` of sample means (forward KL
   from n draws of P, reverse KL from x = mu + sigma eps, JSD from both), by
-  the fused kernels of ``dpm._landscape_kernels`` (see there: common random
+  the fused kernels of ``dpm.kernels.landscape`` (see there: common random
   numbers shared by all grid points, hence a smooth surface).
 
 Both return arrays of shape (len(sigmas), len(mus)): row i is sigma_i, column
@@ -39,9 +39,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from dpm import _landscape_kernels as kernels
+from dpm.kernels import landscape as kernels
 from dpm import generators, quadrature
-from dpm._mixture_kernels import HALF_LOG_2PI, _prepare, mixture_log_prob
+from dpm.kernels.mixture import HALF_LOG_2PI, prepare, mixture_log_prob
 from dpm.distributions import GaussianMixture, Normal
 from dpm.distributions.base import resolve_rng
 from dpm.montecarlo import Estimate, check_sample_size
@@ -159,7 +159,7 @@ def _monte_carlo_arguments(target, divergence, mus, sigmas, n, rng):
     weights, locs, scales = mixture_parameters(target)
     x_p = np.ascontiguousarray(target.sample((n,), rng), dtype=np.float64)
     eps = rng.standard_normal(n)
-    _, const, k_locs, inv, _ = _prepare(x_p, weights, locs, scales)
+    _, const, k_locs, inv, _ = prepare(x_p, weights, locs, scales)
     k_locs, inv = k_locs[:, 0].copy(), inv[:, 0].copy()
     h = -0.5 * eps * eps - HALF_LOG_2PI
     if divergence == "forward_kl":
@@ -176,7 +176,7 @@ def monte_carlo_landscape(target, divergence, mus, sigmas, n=10_000, rng=None, k
     Forward KL: mean of log p(x_i) - log q(x_i), x_i ~ P; reverse KL: mean of
     log q(x_j) - log p(x_j), x_j = mu + sigma eps_j; JSD: half of each side's
     mean of log(own density) - log m. Unbiased; the same draws at every grid
-    point. ``kernel`` overrides the kernel (``dpm._landscape_kernels.<name>_numba``
+    point. ``kernel`` overrides the kernel (``dpm.kernels.landscape.<name>_numba``
     or ``_numpy``; default: Numba when enabled).
     """
     _check_divergence(divergence)

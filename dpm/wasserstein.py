@@ -44,7 +44,7 @@ from scipy import sparse
 from scipy.optimize import linear_sum_assignment, linprog
 from scipy.spatial.distance import cdist
 
-from dpm import _transport_kernels
+from dpm.kernels import transport as transport_kernels
 
 # Relative tolerance for "the two marginals carry the same total mass".
 _MASS_RTOL = 1e-9
@@ -304,7 +304,7 @@ def sinkhorn(a, b, cost, reg, n_iter=1000, tol=1e-9, return_plan=False, method="
     plan if return_plan. As reg falls it decreases to emd's value:
     0 <= sinkhorn - emd <= reg log(n m). Zero masses are dropped before
     iterating (their rows/columns of P are 0). The loops run in Numba kernels
-    (NumPy twins when Numba is off): see dpm/_transport_kernels.py.
+    (NumPy twins when Numba is off): see dpm/kernels/transport.py.
     """
     a, b, cost = _transport_problem(a, b, cost)
     if not np.isfinite(reg) or reg <= 0:
@@ -342,9 +342,9 @@ def sinkhorn(a, b, cost, reg, n_iter=1000, tol=1e-9, return_plan=False, method="
 def _sinkhorn_scaling(a, b, cost, reg, low, spread, n_iter, tol):
     """Sinkhorn-Knopp on K = exp(-(C - low) / reg): (f, g, sweeps, error, <P, C>)."""
     kernel = np.empty(cost.shape)
-    _transport_kernels.gibbs_kernel(cost, low, reg, kernel)
+    transport_kernels.gibbs_kernel(cost, low, reg, kernel)
     u, v = np.zeros(a.shape[0]), np.ones(b.shape[0])
-    sweep, error = _transport_kernels.sinkhorn_scaling(kernel, a, b, u, v, n_iter, tol)
+    sweep, error = transport_kernels.sinkhorn_scaling(kernel, a, b, u, v, n_iter, tol)
     value = float(u @ np.einsum("ij,ij,j->i", kernel, cost, v))
     # P = u K v = exp((f + g - C) / reg) with f = reg log u + low, g = reg log v
     return reg * np.log(u) + low, reg * np.log(v), sweep, error, value
@@ -359,10 +359,10 @@ def _sinkhorn_annealed(a, b, cost, reg, low, spread, n_iter, tol):
         stages.append(stages[-1] / ANNEAL)
     sweeps = 0
     for stage_reg in stages[:0:-1]:   # the larger regs first, loosely: they only warm-start
-        sweeps += _transport_kernels.sinkhorn_log(log_a, log_b, cost, stage_reg, f, g, n_iter,
+        sweeps += transport_kernels.sinkhorn_log(log_a, log_b, cost, stage_reg, f, g, n_iter,
                                                   max(tol, 1e-6))[0]
-    done, error = _transport_kernels.sinkhorn_log(log_a, log_b, cost, reg, f, g, n_iter, tol)
-    return f, g, sweeps + done, error, _transport_kernels.transport_cost(cost, f, g, reg)
+    done, error = transport_kernels.sinkhorn_log(log_a, log_b, cost, reg, f, g, n_iter, tol)
+    return f, g, sweeps + done, error, transport_kernels.transport_cost(cost, f, g, reg)
 
 
 # The Kantorovich-Rubinstein critic (claim W2) is a concept of its own

@@ -16,7 +16,7 @@ import scipy.stats as st
 from scipy import integrate
 
 from minigrad._numba import NUMBA_ENABLED
-from dpm import _landscape_kernels as lk
+from dpm.kernels import landscape as lk
 from dpm import kl_divergence, quadrature
 from dpm.distributions import GaussianMixture, Normal
 from dpm.montecarlo import Estimate

@@ -19,7 +19,7 @@ from scipy import integrate
 import minigrad as mg
 from minigrad import Tensor
 from minigrad._numba import NUMBA_ENABLED
-from dpm import _mixture_kernels as mk
+from dpm.kernels import mixture as mk
 from dpm.distributions import GaussianMixture
 from dpm.distributions.mixture import monte_carlo_kl_to_normal
 

@@ -2,7 +2,7 @@
 
 Oracles: the exact EMD (Sinkhorn's cost tends to it as reg falls, within
 reg log(n m)), the plan's marginals, scaling of the total mass; the Numba
-kernels of dpm/_transport_kernels.py against their NumPy twins, on random
+kernels of dpm/kernels/transport.py against their NumPy twins, on random
 problems and on inputs aimed at the kernels' edges (row lengths around their
 8 lanes and 64-column blocks, tied maxima, exponentials that underflow).
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dpm import _transport_kernels as kernels
+from dpm.kernels import transport as kernels
 from dpm.wasserstein import emd, sinkhorn
 from reference_tests._transport_cases import random_problem
 

@@ -3,7 +3,7 @@
 Rows:
 - log-domain Sinkhorn on 1,000 x 1,000 points in 2-D (reg 0.05, a fixed
   number of sweeps, tol 0 so both run every sweep): the Numba kernel of
-  dpm/_transport_kernels.py against its NumPy twin (target >= 2x), and
+  dpm/kernels/transport.py against its NumPy twin (target >= 2x), and
   against POT's ``ot.sinkhorn2(method="sinkhorn_log")`` when POT happens to
   be installed (never required);
 - ``dpm.wasserstein.sinkhorn`` at reg 0.05 on unit-scale costs (its
@@ -21,7 +21,7 @@ import numpy as np
 import scipy.stats
 
 from demos.benchmark._timing import row
-from dpm import _transport_kernels as kernels
+from dpm.kernels import transport as kernels
 from dpm.wasserstein import cost_matrix, sinkhorn, wasserstein_1d
 
 
