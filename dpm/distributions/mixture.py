@@ -20,7 +20,7 @@ Moments by the laws of total expectation and variance (per coordinate):
 
 How log_prob is computed: when no gradient is needed (no parameter and no x
 requires grad, or inside ``minigrad.no_grad``), by the fused Numba kernel of
-``dpm._mixture_kernels`` (no (N x K) temporary); otherwise through minigrad
+``dpm.kernels.mixture`` (no (N x K) temporary); otherwise through minigrad
 primitives (logsumexp over a (..., K) array), so gradients reach the weights,
 locs and scales. Sampling is ancestral (z first, then x | z), not
 reparameterizable in z: ``has_rsample`` is False.
@@ -32,7 +32,7 @@ import numpy as np
 import minigrad as mg
 from minigrad import Tensor, as_tensor
 from minigrad.autodiff import STATE
-from dpm import _mixture_kernels as kernels
+from dpm.kernels import mixture as kernels
 from dpm.distributions.base import (
     Distribution, _show, as_param, as_shape, positive_param, real, resolve_rng)
 from dpm.distributions.categorical import Categorical, check_probs, log_of_probs
