@@ -27,7 +27,7 @@ from minigrad.optim import SGD, Adam
 from dpm.distributions import Normal
 from dpm.models.gan import optimal_discriminator, train_discriminator, value
 from dpm.quadrature import js
-from demos._common import parse_args, report, savefig
+from demos._common import agrees_with, parse_args, report, savefig
 
 LOG_4 = np.log(4.0)
 
@@ -116,10 +116,12 @@ def main(argv=None):
     v_equilibrium = value(equilibrium, equilibrium,
                           optimal_discriminator(equilibrium, equilibrium))
     d_half = float(optimal_discriminator(equilibrium, equilibrium)(np.array([0.7])).data[0])
-    report("V_at_equilibrium", v_equilibrium, lecture="-log 4 = -1.386", source="001")
+    report("V_at_equilibrium", v_equilibrium, lecture="-log 4 = -1.386", source="001",
+           agrees=agrees_with(v_equilibrium, -np.log(4.0)))
     report("D_star_at_equilibrium", d_half, lecture=0.5, source="001")
     report("max_abs_V_minus_2JSD_minus_log4", float(np.max(np.abs(values - identity))),
-           lecture="0 (identity)", source="001, 004 eq. 9")
+           lecture="0 (identity)", source="001, 004 eq. 9",
+           agrees=bool(np.max(np.abs(values - identity)) < 1e-9))
     report("V_at_theta_4", float(values[-1]), source="tends to 0 = 2 log 2 - log 4 as theta grows")
 
     plot_discriminator(p, p_g, grid, d_star, d_trained, n, args)
