@@ -108,14 +108,16 @@ def lecture_notes(results, quick, args_seed):
     """Where the lecture's captions differ from the exact optima, with the numbers."""
     js_at = lambda loc, sd: quadrature.js(BIMODAL, Normal(loc, sd))  # noqa: E731
     report("F2_exact_sd_and_variance", (WIDE_SD, WIDE_SD ** 2), lecture="36.76", agrees=False,
-           why="36.76 is neither", source="neither; read as a variance (sd 6.06) it fits a run stopped before converging")
+           why="36.76 is neither",
+           source="neither; read as a variance (sd 6.06) it fits a run stopped before converging")
     report("F3_F4_lecture_loc_shortfall", 7.3 - np.mean([7.02, 7.01, 6.99, 6.98]),
            source="the exact mode fits sit at +-7.300: the lecture's runs stopped short")
     if quick:
         return
     sd = results["F4_centre"]["exact"][1]
     report("F4_centre_exact_sd_and_variance", (sd, sd ** 2), lecture="48.20", agrees=False,
-           why="48.20 is neither", source="read as a variance (sd 6.94) it fits a run stopped short of 7.385")
+           why="48.20 is neither",
+           source="read as a variance (sd 6.94) it fits a run stopped short of 7.385")
     report("F4_centre_js_if_48.20_is_sd", js_at(-0.04, 48.20),
            source=f"vs {results['F4_centre']['exact'][2]:.4f} at the optimum: no optimum there")
     report("F4_centre_js_if_48.20_is_variance", js_at(-0.04, np.sqrt(48.20)),

@@ -138,7 +138,8 @@ def main(argv=None):
                              rng=np.random.default_rng([args.seed, k]))
             paths[divergence].append((start, fit.path))
             report(f"{divergence}_fit_from_N{start}", (fit.loc, fit.scale),
-                   lecture=LECTURE[divergence], source=f"000; Adam {steps} steps, lr {lr}, n={fit_n}",
+                   lecture=LECTURE[divergence],
+                   source=f"000; Adam {steps} steps, lr {lr}, n={fit_n}",
                    agrees=agrees_with((fit.loc, fit.scale), JUDGED[divergence]),
                    why=WHY[divergence][0 if fit.scale < 3 else 1], converged=not args.quick)
         results[divergence] = {"minima": minima[divergence],

@@ -97,7 +97,8 @@ def main(argv=None):
     z = (float(penalised.w1) - w1_exact) / penalised.w1.stderr
     report("w1_exact", w1_exact, source="int |F - G| by quadrature")
     report("w1_empirical", w1_empirical, source=f"exact W1 of the {n} + {n} fresh samples, sorted")
-    report("w1_critic", float(penalised.w1), source=f"KR dual, one-sided gradient penalty, {steps} steps, "
+    report("w1_critic", float(penalised.w1),
+           source=f"KR dual, one-sided gradient penalty, {steps} steps, "
            f"on the fresh samples; stderr {penalised.w1.stderr:.2g}, {z:+.1f} stderr from w1_exact "
            "(unbiased for E_P h - E_Q h <= w1_exact); <= w1_empirical by weak duality")
     report("w1_critic_in_sample", penalised.w1_train,

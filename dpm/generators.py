@@ -73,7 +73,8 @@ def t_log_t(s):
 
 
 def _js(s):
-    """1/2 [t log t - (1 + t) log((1 + t)/2)] = 1/2 [t (log 2 - log(1 + 1/t)) + log 2 - log(1 + t)]."""
+    """1/2 [t log t - (1 + t) log((1 + t)/2)]
+    = 1/2 [t (log 2 - log(1 + 1/t)) + log 2 - log(1 + t)]."""
     s = as_tensor(s)
     return (mg.exp(s) * (LOG2 - mg.softplus(-s)) + (LOG2 - mg.softplus(s))) * 0.5
 

@@ -66,7 +66,7 @@ class Estimate(Tensor):
 
     @classmethod
     def from_tensor(cls, value, stderr, n):
-        """An Estimate of ``value`` (a Tensor or array), differentiable as it is, with ``stderr``, ``n``."""
+        """An Estimate of ``value`` (a Tensor or array, differentiable as it is), ``stderr``, ``n``."""
         value = value if isinstance(value, Tensor) else Tensor(np.asarray(value, dtype=float))
         stderr = np.asarray(stderr, dtype=float)
         if stderr.shape != value.shape:

@@ -114,7 +114,8 @@ def test_kr_critic_held_out_is_unbiased_where_in_sample_is_not():
     replicas = 20
     runs = [kr_critic_w1(rng.normal(size=40), rng.normal(size=40), hidden=(16, 16), steps=100,
                          batch_size=64, lr=1e-2, rng=rng) for _ in range(replicas)]
-    held_out, in_sample = np.array([float(r.w1) for r in runs]), np.array([r.w1_train for r in runs])
+    held_out = np.array([float(r.w1) for r in runs])
+    in_sample = np.array([r.w1_train for r in runs])
     assert abs(held_out.mean()) <= 5 * held_out.std(ddof=1) / np.sqrt(replicas), held_out
     assert in_sample.mean() > 5 * in_sample.std(ddof=1) / np.sqrt(replicas), in_sample
 

@@ -119,7 +119,8 @@ def test_mmd_stderr_matches_the_spread_of_replicas():
     is consistent: the sample variance of R replicas over the mean reported
     stderr^2 is about chi-square(R - 1) / (R - 1); the bounds are its 1e-6
     quantiles. Each replica's value is also within 5 of its own stderr of
-    the exact MMD^2 within 2 stderrs at least 85% of the time (normal: 95%; a check that the stderr is
+    the exact MMD^2 within 2 stderrs at least 85% of the time (normal: 95%;
+    a check that the stderr is
     not inflated: a 5 s.e. bound alone would pass for any large stderr).
     """
     from scipy import stats
