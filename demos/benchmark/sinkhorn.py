@@ -9,6 +9,8 @@ Rows:
 - ``dpm.wasserstein.sinkhorn`` at reg 0.05 on unit-scale costs (its
   multiplicative path) on 1,000 and 2,000 points, equal sweeps, against POT's
   plain ``ot.sinkhorn2`` when installed, else the NumPy scaling loop;
+- the parallel-vs-one-thread crossover of one log-domain row update at
+  128^2 to 512^2 entries (the value in dpm/kernels/thresholds.py);
 - ``dpm.wasserstein.wasserstein_1d`` against ``scipy.stats.wasserstein_distance``
   on 1e5 vs 1e5 samples (equal sizes: the sorted fast path) and on unequal
   weighted samples (the quantile path).
@@ -53,6 +55,27 @@ def _sinkhorn_rows(quick):
                     lambda: ot.sinkhorn2(a, a, cost, reg, method="sinkhorn_log",
                                          numItermax=sweeps, stopThr=0.0),
                     repeats=repeats, warmup=1))
+    return rows
+
+
+def _threshold_rows(quick):
+    """The crossover behind dpm.kernels.thresholds.SINKHORN_PARALLEL_MIN_SIZE.
+
+    One row update of log-domain Sinkhorn, the parallel kernel against the
+    same loop on one thread, at sizes around the threshold: speedup > 1
+    means the parallel path pays at that size.
+    """
+    if not kernels.NUMBA_ENABLED:
+        return []
+    rng, reg, rows = np.random.default_rng(3), 0.05, []
+    for n in ((128, 256) if quick else (128, 256, 512)):
+        cost = np.ascontiguousarray(rng.random((n, n)))
+        g, out = np.zeros(n), np.empty(n)
+        rows.append(row("sinkhorn_log_threads", f"{n}x{n} = {n * n} entries, one row update",
+                        "parallel", lambda: kernels._row_softmax_parallel(cost, g, reg, out),
+                        "one thread",
+                        lambda: kernels._row_softmax_rows(cost, g, reg, out, 0, cost.shape[0]),
+                        repeats=5 if quick else 21, warmup=2))
     return rows
 
 
@@ -116,4 +139,5 @@ def _wasserstein_1d_rows(quick):
 def run(quick: bool) -> list[dict]:
     with warnings.catch_warnings():   # tol 0: "did not converge" is the point of a fixed count
         warnings.simplefilter("ignore", RuntimeWarning)
-        return _sinkhorn_rows(quick) + _scaling_rows(quick) + _wasserstein_1d_rows(quick)
+        return (_sinkhorn_rows(quick) + _scaling_rows(quick) + _threshold_rows(quick)
+                + _wasserstein_1d_rows(quick))

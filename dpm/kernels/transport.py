@@ -34,14 +34,16 @@ import numpy as np
 
 from minigrad._numba import NUMBA_ENABLED, njit, prange
 from minigrad.kernels.exp_log import _exp_scalar
+from dpm.kernels.thresholds import SINKHORN_PARALLEL_MIN_SIZE
 
 # Columns per parallel block in the column update: 64 float64 = one 512-byte
 # stretch of a row, long enough to vectorize, with enough blocks for 2+ threads.
 _COLUMN_BLOCK = 64
 _ROW_CHUNK = 16
 # Waking the thread pool costs tens of microseconds per parallel region, two
-# regions per sweep: below this many matrix entries one thread is faster.
-_PARALLEL_MIN_SIZE = 65536
+# regions per sweep: below this many matrix entries one thread is faster
+# (machine-specific: measured by the benchmark named in thresholds.py).
+_PARALLEL_MIN_SIZE = SINKHORN_PARALLEL_MIN_SIZE
 # Running maxima / partial sums kept side by side in a row reduction: one
 # AVX-512 register of float64 (two AVX2 ones), so the loop runs lane-wise.
 _LANES = 8
