@@ -138,7 +138,9 @@ def value(p_data, p_model, D, n=None, rng=None, logits=False, points=None):
 def _value_by_quadrature(p_data, p_model, D, logits, points):
     low = min(p_data.support.low, p_model.support.low)
     high = max(p_data.support.high, p_model.support.high)
-    edges = quadrature.breakpoints([p_data, p_model], low, high, points=list(points or []))
+    # 0 too: a hand-written D often switches there (np.where(x > 0, ...))
+    edges = quadrature.breakpoints([p_data, p_model], low, high,
+                                   points=list(points or []) + [0.0])
     # D* of these very laws: reuse the log-densities the integrand needs anyway.
     optimal = (isinstance(D, OptimalDiscriminator) and D.p_data is p_data
                and D.p_model is p_model)
