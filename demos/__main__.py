@@ -5,8 +5,9 @@ with ``_``, ``benchmark`` aside) in one process, in name order, showing
 progress. Each demo's printed output is echoed and kept; afterwards
 ``<out>/report.md`` lists, for every demo, what it shows (its docstring's
 first line), each reproduced number beside the lecture's value (the lines
-printed by ``demos._common.report``), the dict its ``main`` returned and the
-figures it wrote. A failing demo is reported and the others still run; the
+printed by ``demos._common.report``) with whether it agrees (and why not,
+where the demo explains it; numbers a ``--quick`` run leaves unconverged are
+marked so), and the figures it wrote. A failing demo is reported and the others still run; the
 exit status is then 1.
 """
 from __future__ import annotations
@@ -89,7 +90,7 @@ def _md(text):
 
 
 def render_report(records, args):
-    """report.md: per demo its purpose, numbers vs the lecture, result, figures."""
+    """report.md: per demo its purpose, numbers vs the lecture (agreeing or why not), figures."""
     failed = [r["name"] for r in records if r["error"]]
     mode = "quick" if args.quick else "full"
     lines = ["# Demo report", "",
@@ -100,17 +101,14 @@ def render_report(records, args):
         status = "FAILED" if r["error"] else "ok"
         lines += [f"## {r['name']} ({status}, {r['seconds']:.1f} s)", "", r["doc"], ""]
         if r["reports"]:
-            lines += ["| quantity | ours | lecture | source |", "|---|---|---|---|"]
+            lines += ["| quantity | ours | lecture | agrees | source |", "|---|---|---|---|---|"]
             for rep in r["reports"]:
                 if "name" in rep:
                     lines.append(f"| {_md(rep['name'])} | {_md(rep['value'])} | "
-                                 f"{_md(rep['lecture'] or '-')} | {_md(rep['source'] or '-')} |")
+                                 f"{_md(rep['lecture'] or '-')} | {_md(rep['agrees'])} | "
+                                 f"{_md(rep['source'] or '-')} |")
                 else:  # printed by hand in the stable form: kept whole
-                    lines.append(f"| {_md(rep['line'])} | | | |")
-            lines.append("")
-        if r["result"]:
-            lines += ["Returned:", ""]
-            lines += [f"- `{_md(k)}`: {_md(_common.format_value(v))}" for k, v in r["result"].items()]
+                    lines.append(f"| {_md(rep['line'])} | | | | |")
             lines.append("")
         if r["figures"]:
             lines += ["Figures:", ""]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import numbers
 import pkgutil
+import re
 from pathlib import Path
 
 import numpy as np
@@ -81,22 +82,85 @@ def format_value(value, digits=4) -> str:
     return str(value)
 
 
-def report(name, value, lecture=None, source=None, digits=4) -> str:
+def _numbers(value):
+    """A flat tuple of floats for a number, a sequence or a numeric string; else None."""
+    if isinstance(value, str):
+        try:
+            return tuple(float(v) for v in value.replace("(", "").replace(")", "").split(","))
+        except ValueError:
+            return None
+    value = getattr(value, "data", value)
+    try:
+        flat = np.ravel(np.asarray(value, dtype=float))
+    except (TypeError, ValueError):
+        return None
+    return tuple(flat.tolist())
+
+
+def _alternatives(lecture):
+    """The lecture's value(s): "N(a, b) or N(c, d)" gives [(a, b), (c, d)], a number [(x,)]."""
+    if isinstance(lecture, str) and "N(" in lecture:
+        found = [_numbers(inner) for inner in re.findall(r"N\(([^)]*)\)", lecture)]
+        return [f for f in found if f is not None]
+    single = _numbers(lecture)
+    return [] if single is None else [single]
+
+
+def agrees_with(value, lecture, rtol=0.02, atol=0.01) -> bool | None:
+    """Whether ``value`` agrees with (one of) the lecture's number(s): each within 2% or
+    0.01 (the lectures state two to four digits; one lecture number stands for every
+    entry of ours); None when either is not numbers."""
+    ours, alternatives = _numbers(value), _alternatives(lecture)
+    if ours is None or not alternatives:
+        return None
+    verdicts = []
+    for theirs in alternatives:
+        theirs = theirs * len(ours) if len(theirs) == 1 else theirs
+        if len(theirs) != len(ours):
+            continue
+        verdicts.append(all(o == t or abs(o - t) <= max(atol, rtol * abs(t))
+                            for o, t in zip(ours, theirs)))
+    return any(verdicts) if verdicts else None
+
+
+def verdict(lecture, agrees, why, converged) -> str:
+    """The report's "agrees" cell: yes, no (and why), - (no lecture value), ? (not judged);
+    a number a quick run leaves unconverged is not compared."""
+    if lecture is None:
+        return "-" if converged else "- (quick run: unconverged)"
+    if not converged:
+        return "not compared (quick run: unconverged)"
+    if agrees is None:
+        return "? (not judged)"
+    return "yes" if agrees else "no" + (f": {why}" if why else "")
+
+
+def report(name, value, lecture=None, source=None, digits=4, agrees=None, why=None,
+           converged=True) -> str:
     """Print and record one stable line: ``name = value (lecture: value, source)``.
 
     ``lecture`` is the value the lecture states (a number, a tuple or a text
     such as "about 0.19"), ``source`` where (e.g. "000, fitting figure").
-    Returns the line.
+    ``agrees``: whether ours agrees with it, judged by the demo (a text
+    lecture value needs this); for numbers it defaults to ``agrees_with``.
+    ``why``: the demo's explanation where it does not. ``converged=False``
+    marks a number a ``--quick`` run leaves unconverged (the line and the
+    report say so). Returns the line.
     """
+    if agrees is None and lecture is not None:
+        agrees = agrees_with(value, lecture)
     line = f"{name} = {format_value(value, digits)}"
+    stated = None
     if lecture is not None:
         stated = lecture if isinstance(lecture, str) else format_value(lecture, digits)
         line += f" (lecture: {stated}" + (f", {source})" if source else ")")
     elif source:
         line += f" ({source})"
+    if not converged:
+        line += " [quick run: unconverged]"
     print(line, flush=True)
-    REPORTS.append({"name": str(name), "value": format_value(value, digits),
-                    "lecture": None if lecture is None else stated, "source": source,
+    REPORTS.append({"name": str(name), "value": format_value(value, digits), "lecture": stated,
+                    "source": source, "agrees": verdict(stated, agrees, why, converged),
                     "line": line})
     return line
 

@@ -31,7 +31,7 @@ from dpm.datasets import ParallelLine, parallel_lines
 from dpm.distributions import Normal
 from dpm.divergences import js_divergence, kl
 from dpm.wasserstein import assignment_emd
-from demos._common import parse_args, report, savefig
+from demos._common import agrees_with, parse_args, report, savefig
 
 LOG2 = np.log(2.0)
 
@@ -108,15 +108,18 @@ def main(argv=None):
     w1_half, grad_half = w1_and_gradient(0.5, n, args.seed)
     report("KL_P_Q_theta_0.5", half["kl_pq"], lecture="inf", source="001")
     report("KL_Q_P_theta_0.5", half["kl_qp"], lecture="inf", source="001")
-    report("JSD_theta_0.5", half["jsd"], lecture="log 2 = 0.6931", source="001")
-    report("W1_theta_0.5", w1_half, lecture="|theta| = 0.5", source="001")
+    report("JSD_theta_0.5", half["jsd"], lecture="log 2 = 0.6931", source="001",
+           agrees=agrees_with(half["jsd"], np.log(2.0)))
+    report("W1_theta_0.5", w1_half, lecture="|theta| = 0.5", source="001",
+           agrees=agrees_with(w1_half, 0.5))
     report("W1_emd_independent_draws_theta_0.5", half["w1"],
            source=f"{n} draws each; >= |theta|, bias shrinks with n")
     report("JSD_smoothed_theta_0.5", half["jsd_smoothed"],
            source=f"N(0, {eps}^2) noise, quadrature; tends to log 2 as eps -> 0")
     report("KL_JSD_W1_theta_0", (zero["kl_pq"], zero["jsd"], w1_and_gradient(0.0, n, args.seed)[0]),
            lecture="(0, 0, 0)", source="001")
-    report("dW1_dtheta_theta_0.5", grad_half, lecture="sign(theta) = 1 (W gives gradients)", source="001, 004")
+    report("dW1_dtheta_theta_0.5", grad_half, lecture="sign(theta) = 1 (W gives gradients)",
+           source="001, 004", agrees=agrees_with(grad_half, 1.0))
     report("dJSD_dtheta_theta_0.5", central_difference(jsd_at, 0.5), lecture="0", source="001")
     report("dJSD_smoothed_dtheta_theta_0.5", central_difference(smooth_at, 0.5),
            source=f"eps = {eps}: vanishes once |theta| >> eps")

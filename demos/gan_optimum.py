@@ -27,7 +27,7 @@ from minigrad.optim import SGD, Adam
 from dpm.distributions import Normal
 from dpm.models.gan import optimal_discriminator, train_discriminator, value
 from dpm.quadrature import js
-from demos._common import parse_args, report, savefig
+from demos._common import agrees_with, parse_args, report, savefig
 
 LOG_4 = np.log(4.0)
 
@@ -54,7 +54,7 @@ def value_curve(thetas):
     values, identity = [], []
     for theta in thetas:
         p_g = Normal(float(theta), 1.0)
-        values.append(value(p, p_g, optimal_discriminator(p, p_g)).estimate)
+        values.append(value(p, p_g, optimal_discriminator(p, p_g)))
         identity.append(2.0 * js(p, p_g) - LOG_4)
     return np.array(values), np.array(identity)
 
@@ -104,8 +104,8 @@ def main(argv=None):
     mixture_density = 0.5 * (p.prob(wide).data + p_g.prob(wide).data)
     gap = float(trapezoid(np.abs(1.0 / (1.0 + np.exp(-logit(wide))) - d_star_fn(wide).data)
                           * mixture_density, wide))
-    v_star = value(p, p_g, d_star_fn).estimate
-    v_trained = value(p, p_g, logit, logits=True).estimate
+    v_star = value(p, p_g, d_star_fn)
+    v_trained = value(p, p_g, logit, logits=True)
     report("mean_abs_D_trained_minus_D_star", gap, source=f"under (P + P_g)/2, {n} draws each")
     report("V_trained_discriminator", v_trained, source="G1: below V(G, D*)")
     report("V_optimal_discriminator", v_star, source="G1: the maximum over D")
@@ -114,12 +114,14 @@ def main(argv=None):
     values, identity = value_curve(thetas)
     equilibrium = Normal(0.0, 1.0)
     v_equilibrium = value(equilibrium, equilibrium,
-                          optimal_discriminator(equilibrium, equilibrium)).estimate
+                          optimal_discriminator(equilibrium, equilibrium))
     d_half = float(optimal_discriminator(equilibrium, equilibrium)(np.array([0.7])).data[0])
-    report("V_at_equilibrium", v_equilibrium, lecture="-log 4 = -1.386", source="001")
+    report("V_at_equilibrium", v_equilibrium, lecture="-log 4 = -1.386", source="001",
+           agrees=agrees_with(v_equilibrium, -np.log(4.0)))
     report("D_star_at_equilibrium", d_half, lecture=0.5, source="001")
     report("max_abs_V_minus_2JSD_minus_log4", float(np.max(np.abs(values - identity))),
-           lecture="0 (identity)", source="001, 004 eq. 9")
+           lecture="0 (identity)", source="001, 004 eq. 9",
+           agrees=bool(np.max(np.abs(values - identity)) < 1e-9))
     report("V_at_theta_4", float(values[-1]), source="tends to 0 = 2 log 2 - log 4 as theta grows")
 
     plot_discriminator(p, p_g, grid, d_star, d_trained, n, args)

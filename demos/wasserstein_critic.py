@@ -94,31 +94,32 @@ def main(argv=None):
     penalised = kr_critic_w1(x, y, penalty="gradient", **common)
     clipped = kr_critic_w1(x, y, penalty="clip", **common)
     lecture_form = penalised.gap / penalised.lipschitz
-    z = (penalised.w1 - w1_exact) / penalised.stderr
+    z = (float(penalised.w1) - w1_exact) / penalised.w1.stderr
     report("w1_exact", w1_exact, source="int |F - G| by quadrature")
     report("w1_empirical", w1_empirical, source=f"exact W1 of the {n} + {n} fresh samples, sorted")
-    report("w1_critic", penalised.w1, source=f"KR dual, one-sided gradient penalty, {steps} steps, "
-           f"on the fresh samples; stderr {penalised.stderr:.2g}, {z:+.1f} stderr from w1_exact "
+    report("w1_critic", float(penalised.w1),
+           source=f"KR dual, one-sided gradient penalty, {steps} steps, "
+           f"on the fresh samples; stderr {penalised.w1.stderr:.2g}, {z:+.1f} stderr from w1_exact "
            "(unbiased for E_P h - E_Q h <= w1_exact); <= w1_empirical by weak duality")
     report("w1_critic_in_sample", penalised.w1_train,
            source=f"the same critic on its {n} + {n} training points: <= their exact W1, "
            "but biased upward on average as an estimate of w1_exact (the critic fitted them)")
     report("w1_critic_lecture_form", lecture_form, source="gap / K on the fresh samples, "
            "K = critic's Lipschitz constant on the training points")
-    report("w1_critic_clip", clipped.w1,
+    report("w1_critic_clip", float(clipped.w1),
            source="weight clipping at 0.01 (WGAN), on the fresh samples: a weaker critic")
 
     grid = np.linspace(-6.0, 8.0, 401)
     plot(grid, [("optimal potential f*, f*' = sign(G - F)", optimal_potential(grid), "k-"),
-                (f"critic, gradient penalty (held-out W1 ~ {penalised.w1:.3f})",
+                (f"critic, gradient penalty (held-out W1 ~ {float(penalised.w1):.3f})",
                  critic_curve(penalised, grid), "C3--"),
-                (f"critic, weight clipping (held-out W1 ~ {clipped.w1:.3f})",
+                (f"critic, weight clipping (held-out W1 ~ {float(clipped.w1):.3f})",
                  critic_curve(clipped, grid), "C2:")],
          args)
-    return {"w1_exact": w1_exact, "w1_empirical": w1_empirical, "w1_critic": penalised.w1,
-            "w1_critic_stderr": penalised.stderr, "w1_critic_in_sample": penalised.w1_train,
+    return {"w1_exact": w1_exact, "w1_empirical": w1_empirical, "w1_critic": float(penalised.w1),
+            "w1_critic_stderr": penalised.w1.stderr, "w1_critic_in_sample": penalised.w1_train,
             "w1_critic_lecture_form": lecture_form,
-            "w1_critic_clip": clipped.w1}
+            "w1_critic_clip": float(clipped.w1)}
 
 
 if __name__ == "__main__":

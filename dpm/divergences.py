@@ -36,6 +36,7 @@ import numpy as np
 import minigrad as mg
 from minigrad import Tensor, as_tensor
 from dpm.distributions.base import resolve_rng
+from dpm.generators import GENERATORS, generator  # noqa: F401  (GENERATORS re-exported)
 from dpm.montecarlo import Estimate, check_sample_size
 
 LOG2 = float(np.log(2.0))
@@ -206,44 +207,15 @@ def js_divergence(p, q, n, rng=None):
 
 
 # ------------------------------------------------------------- f-divergences
-def _t_log_t(s):
-    """t log t = e^s s, with 0 log 0 = 0 where s = -inf (p = 0); double where for the gradient."""
-    empty = s.data == -np.inf
-    if not empty.any():
-        return mg.exp(s) * s
-    s_safe = mg.where(empty, 0.0, s)
-    return mg.where(empty, 0.0, mg.exp(s_safe) * s_safe)
-
-
-# The lecture's table (000, "A family of divergences"), each f(t) written in
-# s = log t = log p - log q so that no ratio p/q is formed (it overflows or
-# underflows in the tails); expm1 keeps the digits of t - 1 near t = 1.
-# The names agree with dpm.quadrature.GENERATORS, plus the table's other
-# Pearson and Neyman forms (equal to the first when P << Q and Q << P: they
-# differ by c (t - 1), whose Q-mean is 0).
-GENERATORS = {
-    "forward_kl": _t_log_t,                                     # t log t
-    "reverse_kl": lambda s: -s,                                 # -log t
-    "hellinger": lambda s: mg.square(mg.expm1(s * 0.5)),        # (sqrt t - 1)^2
-    "hellinger_2": lambda s: mg.expm1(s * 0.5) * -2.0,          # 2 (1 - sqrt t)
-    "total_variation": lambda s: mg.abs(mg.expm1(s)) * 0.5,     # 1/2 |t - 1|
-    "pearson": lambda s: mg.square(mg.expm1(s)),                # (t - 1)^2
-    "pearson_2": lambda s: mg.expm1(s * 2.0),                   # t^2 - 1
-    "pearson_3": lambda s: mg.exp(s) * mg.expm1(s),             # t^2 - t
-    "neyman": lambda s: -mg.expm1(s) * mg.expm1(-s),            # (1 - t)^2 / t
-    "neyman_2": lambda s: mg.expm1(-s),                         # 1/t - 1
-    "neyman_3": lambda s: mg.expm1(-s) - mg.expm1(s),           # 1/t - t
-}
-
-
 def f_divergence(p, q, f, n, rng=None):
     """D_f(P || Q) = E_Q[f(p(Y) / q(Y))], Y ~ Q, f convex with f(1) = 0 (claims K6, K7).
 
-    ``f`` is a name in GENERATORS (forward_kl t log t, reverse_kl -log t,
-    hellinger (sqrt t - 1)^2 and hellinger_2 2(1 - sqrt t), total_variation
-    1/2 |t - 1| (the lecture's "1/2 t - 1" lost its bars), pearson (t - 1)^2,
-    pearson_2 t^2 - 1, pearson_3 t^2 - t, neyman (1 - t)^2 / t, neyman_2
-    1/t - 1, neyman_3 1/t - t) or a callable f(t) on Tensors.
+    ``f`` is a name in ``dpm.generators.GENERATORS`` (forward_kl t log t,
+    reverse_kl -log t, hellinger (sqrt t - 1)^2 and hellinger_2 2(1 - sqrt t),
+    total_variation 1/2 |t - 1| (the lecture's "1/2 t - 1" lost its bars),
+    pearson (t - 1)^2, pearson_2 t^2 - 1, pearson_3 t^2 - t, neyman
+    (1 - t)^2 / t, neyman_2 1/t - 1, neyman_3 1/t - t, and js) or a callable
+    f(t) on Tensors.
 
     Properties: >= 0 with equality iff P = Q (Jensen, f convex, f(1) = 0);
     forward_kl gives KL(P || Q), reverse_kl KL(Q || P), hellinger and
@@ -258,10 +230,7 @@ def f_divergence(p, q, f, n, rng=None):
     Csiszar (1967), Ali and Silvey (1966); Nowozin et al. (2016), f-GAN.
     """
     if isinstance(f, str):
-        if f not in GENERATORS:
-            raise ValueError(f"unknown f-divergence f={f!r}; choose from {sorted(GENERATORS)} "
-                             f"or pass a callable f(t)")
-        f_of_log_t = GENERATORS[f]
+        f_of_log_t = generator(f).f_log
     elif callable(f):
         f_of_log_t = lambda s: as_tensor(f(mg.exp(s)))  # noqa: E731
     else:
@@ -305,8 +274,12 @@ def mmd(x, y, kernel="gaussian", bandwidth=1.0):
     with all n^2 + m^2 + nm kernel values (memory n m d), differentiable in
     x and y when they are Tensors. Needs only samples of both laws. ``kernel``
     is "gaussian" (exp(-|x - y|^2 / (2 bandwidth^2))) or a callable
-    (x (n, d), y (m, d)) -> Gram Tensor (n, m). Returns a plain Tensor (no
-    standard error: the U-statistic's variance is not a per-draw variance).
+    (x (n, d), y (m, d)) -> Gram Tensor (n, m). Returns an ``Estimate``
+    (``.n`` = min(n, m)) whose stderr is the two-sample delete-one jackknife
+    (Arvesen 1969; ``_jackknife_stderr``): a U-statistic is no mean of
+    independent per-draw values, so the sd / sqrt(n) of the other
+    estimators does not apply. The jackknife is consistent where P != Q and
+    errs high (conservative) near P = Q, where the U-statistic degenerates.
     Reference: Gretton et al. (2012), "A kernel two-sample test", eq. (3).
     """
     x, y = _as_points(x, "x"), _as_points(y, "y")
@@ -321,8 +294,39 @@ def mmd(x, y, kernel="gaussian", bandwidth=1.0):
         raise TypeError(f"kernel must be 'gaussian' or a callable, got {_name(kernel)}")
     n, m = x.shape[0], y.shape[0]
 
+    if min(n, m) < 3:
+        raise ValueError(f"x and y must hold at least 3 points each for a standard error, got "
+                         f"{n} and {m}")
+    grams = kernel(x, x), kernel(y, y), kernel(x, y)
+
     def off_diagonal_mean(gram, size):
         # drop the i = j terms: they make the plug-in estimate biased upward
         return mg.sum(gram * (1.0 - np.eye(size))) * (1.0 / (size * (size - 1)))
-    return (off_diagonal_mean(kernel(x, x), n) + off_diagonal_mean(kernel(y, y), m)
-            - mg.mean(kernel(x, y)) * 2.0)
+    value = (off_diagonal_mean(grams[0], n) + off_diagonal_mean(grams[1], m)
+             - mg.mean(grams[2]) * 2.0)
+    return Estimate.from_tensor(value, _jackknife_stderr(*(g.data for g in grams)), min(n, m))
+
+
+def _jackknife_stderr(k_xx, k_yy, k_xy):
+    """Two-sample delete-one jackknife s.e. of the MMD^2 U-statistic, from the Gram matrices.
+
+    Deleting x_i leaves U_xx^(-i) = (S_xx - 2 r_i) / ((n-1)(n-2)), r_i its
+    off-diagonal row sum, and the cross term (S_xy - c_i) / ((n-1) m), c_i
+    row i of k_xy; likewise for y_j. Variance: (n-1)/n sum_i (theta_(i) -
+    mean)^2 + (m-1)/m sum_j (theta_(j) - mean)^2. O(n^2 + m^2 + nm).
+    """
+    n, m = k_xy.shape
+
+    def within(gram, size):
+        rows = gram.sum(axis=1) - np.diag(gram)
+        return rows, rows.sum()
+    r_x, s_xx = within(k_xx, n)
+    r_y, s_yy = within(k_yy, m)
+    c_x, c_y, s_xy = k_xy.sum(axis=1), k_xy.sum(axis=0), k_xy.sum()
+    drop_x = ((s_xx - 2 * r_x) / ((n - 1) * (n - 2)) + s_yy / (m * (m - 1))
+              - 2 * (s_xy - c_x) / ((n - 1) * m))
+    drop_y = (s_xx / (n * (n - 1)) + (s_yy - 2 * r_y) / ((m - 1) * (m - 2))
+              - 2 * (s_xy - c_y) / (n * (m - 1)))
+    variance = ((n - 1) / n * np.sum((drop_x - drop_x.mean()) ** 2)
+                + (m - 1) / m * np.sum((drop_y - drop_y.mean()) ** 2))
+    return np.sqrt(variance)

@@ -59,6 +59,7 @@ from minigrad.optim import Adam
 from dpm import divergences, quadrature
 from dpm.distributions import Normal
 from dpm.distributions.base import resolve_rng
+from dpm.montecarlo import check_sample_size
 
 # divergence name -> the dpm.divergences estimator that computes it. Its arguments are
 # forward_kl(data, model), reverse_kl(data, model), js_divergence(p, q): the
@@ -191,7 +192,7 @@ def fit_normal(target, divergence, init=(0.0, 1.0), steps=2000, lr=0.01, n=500, 
     _check_target(target, divergence)
     loc0, scale0 = _check_init(init)
     steps = _check_count("steps", steps, 1)
-    n = _check_count("n", n, 2)
+    n = check_sample_size(n)
     print_every = _check_count("print_every", print_every, 0)
     if not (isinstance(lr, numbers.Real) and np.isfinite(lr) and lr > 0):
         raise ValueError(f"lr must be a finite number > 0, got {lr!r}")

@@ -27,9 +27,9 @@ Two ways, which the tests hold against each other and against references:
   (A rule in each Normal's standardized z alone is not enough: for sigma = 20
   the switch between the modes' log-densities is 0.007 wide in z, and such a
   rule was off by 1e-3.)
-- ``method="monte_carlo"``: sample means with standard errors (forward KL
+- ``method="monte_carlo"``: an ``Estimate`` of sample means (forward KL
   from n draws of P, reverse KL from x = mu + sigma eps, JSD from both), by
-  the fused kernels of ``dpm._landscape_kernels`` (see there: common random
+  the fused kernels of ``dpm.kernels.landscape`` (see there: common random
   numbers shared by all grid points, hence a smooth surface).
 
 Both return arrays of shape (len(sigmas), len(mus)): row i is sigma_i, column
@@ -39,10 +39,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from dpm import _landscape_kernels as kernels
-from dpm._mixture_kernels import HALF_LOG_2PI, _prepare, mixture_log_prob
+from dpm.kernels import landscape as kernels
+from dpm import generators, quadrature
+from dpm.kernels.mixture import HALF_LOG_2PI, prepare, mixture_log_prob
 from dpm.distributions import GaussianMixture, Normal
 from dpm.distributions.base import resolve_rng
+from dpm.montecarlo import Estimate, check_sample_size
 
 __all__ = ["DIVERGENCES", "landscape", "quadrature_landscape", "monte_carlo_landscape",
            "local_minima", "mixture_parameters"]
@@ -94,19 +96,25 @@ def _check_divergence(divergence):
 
 
 # ------------------------------------------------------------------ quadrature
+# Each landscape divergence is an f-divergence D_f(P || Q) of the one table.
+GENERATOR = {"forward_kl": "forward_kl", "reverse_kl": "reverse_kl", "js": "js"}
+SWITCH_PANELS = 24    # panels on +-Z_MAX logistic widths around a crossing of two components
+
+
 def _log_normal(x, mu, sigma):
     z = (x - mu) / sigma
     return -0.5 * z * z - HALF_LOG_2PI - np.log(sigma)
 
 
-def _nodes(mu, sigma, p_edges, q_edges, order):
-    """Gauss-Legendre nodes and weights (G, N) on the union of P's and each Q's panels."""
-    edges = np.sort(np.concatenate([np.broadcast_to(p_edges, (mu.shape[0], p_edges.size)),
-                                    mu + sigma * q_edges], axis=1), axis=1)
-    t, w = np.polynomial.legendre.leggauss(order)
-    centre, half = 0.5 * (edges[:, 1:] + edges[:, :-1]), 0.5 * (edges[:, 1:] - edges[:, :-1])
-    x = centre[:, :, None] + half[:, :, None] * t
-    return x.reshape(mu.shape[0], -1), (half[:, :, None] * w).reshape(mu.shape[0], -1)
+def _target_edges(weights, locs, scales, panels):
+    """P's panel edges: each component's +-Z_MAX sd, and each crossing's +-Z_MAX widths."""
+    z_edges = np.linspace(-Z_MAX, Z_MAX, panels + 1)
+    edges = [(locs[:, None] + scales[:, None] * z_edges).ravel()]
+    cross, width = quadrature.crossings(weights, locs, scales)
+    if cross.size:
+        switch = np.linspace(-Z_MAX, Z_MAX, SWITCH_PANELS + 1)
+        edges.append((cross[:, None] + width[:, None] * switch).ravel())
+    return np.concatenate(edges)
 
 
 def quadrature_landscape(target, divergence, mus, sigmas, panels=PANELS, order=ORDER):
@@ -114,30 +122,29 @@ def quadrature_landscape(target, divergence, mus, sigmas, panels=PANELS, order=O
 
     Returns an array (len(sigmas), len(mus)). Each component k of P and the
     model Q get ``panels`` equal panels on their own +-Z_MAX standard
-    deviations; the integral runs over the union of these panels (cut at
-    every edge of either) with ``order`` Gauss-Legendre nodes a panel.
+    deviations, and each crossing of two leading components of P (where log p
+    switches between them: ``dpm.quadrature.crossings``) SWITCH_PANELS on
+    +-Z_MAX of its logistic widths; the integral runs over the union of these
+    panels (cut at every edge of either) with ``order`` Gauss-Legendre nodes
+    a panel (``dpm.quadrature.gauss_legendre_panels``), of the integrand
+    q f(p/q) of ``dpm.generators`` (``perspective``).
     """
     _check_divergence(divergence)
     mus, sigmas = _grid(mus, sigmas)
     weights, locs, scales = mixture_parameters(target)
+    record = generators.GENERATORS[GENERATOR[divergence]]
     z_edges = np.linspace(-Z_MAX, Z_MAX, panels + 1)
-    p_edges = (locs[:, None] + scales[:, None] * z_edges).ravel()
+    p_edges = _target_edges(weights, locs, scales, panels)
     out = np.empty(sigmas.size * mus.size)
     rows, cols = np.divmod(np.arange(out.size), mus.size)
     size = max(1, CHUNK // ((p_edges.size + panels) * order))
     for lo in range(0, out.size, size):
         mu, sigma = mus[cols[lo:lo + size], None], sigmas[rows[lo:lo + size], None]
-        x, w = _nodes(mu, sigma, p_edges, z_edges, order)
-        log_p = mixture_log_prob(x, weights, locs, scales)
-        log_q = _log_normal(x, mu, sigma)
-        with np.errstate(under="ignore"):       # exp of a far tail is 0: no contribution
-            if divergence == "forward_kl":
-                integrand = np.exp(log_p) * (log_p - log_q)
-            elif divergence == "reverse_kl":
-                integrand = np.exp(log_q) * (log_q - log_p)
-            else:   # log a - log m = log 2 - log(1 + b / a), in log-space
-                integrand = 0.5 * (np.exp(log_p) * (LOG2 - np.logaddexp(0.0, log_q - log_p))
-                                   + np.exp(log_q) * (LOG2 - np.logaddexp(0.0, log_p - log_q)))
+        edges = np.sort(np.concatenate([np.broadcast_to(p_edges, (mu.shape[0], p_edges.size)),
+                                        mu + sigma * z_edges], axis=1), axis=1)
+        x, w = quadrature.gauss_legendre_panels(edges, order)
+        integrand = generators.perspective(record, mixture_log_prob(x, weights, locs, scales),
+                                           _log_normal(x, mu, sigma))
         out[lo:lo + size] = np.einsum("gn,gn->g", integrand, w)
     return out.reshape(sigmas.size, mus.size)
 
@@ -152,7 +159,7 @@ def _monte_carlo_arguments(target, divergence, mus, sigmas, n, rng):
     weights, locs, scales = mixture_parameters(target)
     x_p = np.ascontiguousarray(target.sample((n,), rng), dtype=np.float64)
     eps = rng.standard_normal(n)
-    _, const, k_locs, inv, _ = _prepare(x_p, weights, locs, scales)
+    _, const, k_locs, inv, _ = prepare(x_p, weights, locs, scales)
     k_locs, inv = k_locs[:, 0].copy(), inv[:, 0].copy()
     h = -0.5 * eps * eps - HALF_LOG_2PI
     if divergence == "forward_kl":
@@ -164,28 +171,26 @@ def _monte_carlo_arguments(target, divergence, mus, sigmas, n, rng):
 
 
 def monte_carlo_landscape(target, divergence, mus, sigmas, n=10_000, rng=None, kernel=None):
-    """(estimate, standard error), each (len(sigmas), len(mus)), by Monte Carlo with n draws.
+    """An ``Estimate`` of shape (len(sigmas), len(mus)) (with its stderr), by Monte Carlo.
 
     Forward KL: mean of log p(x_i) - log q(x_i), x_i ~ P; reverse KL: mean of
     log q(x_j) - log p(x_j), x_j = mu + sigma eps_j; JSD: half of each side's
     mean of log(own density) - log m. Unbiased; the same draws at every grid
-    point. ``kernel`` overrides the kernel (``dpm._landscape_kernels.<name>_numba``
+    point. ``kernel`` overrides the kernel (``dpm.kernels.landscape.<name>_numba``
     or ``_numpy``; default: Numba when enabled).
     """
     _check_divergence(divergence)
     mus, sigmas = _grid(mus, sigmas)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"n must be an integer >= 2 (a standard error needs two draws), got {n!r}")
-    rng = resolve_rng(rng)
-    arguments = _monte_carlo_arguments(target, divergence, mus, sigmas, int(n), rng)
+    n, rng = check_sample_size(n), resolve_rng(rng)
+    arguments = _monte_carlo_arguments(target, divergence, mus, sigmas, n, rng)
     out, stderr = np.empty((sigmas.size, mus.size)), np.empty((sigmas.size, mus.size))
     (kernel or getattr(kernels, divergence))(mus, sigmas, *arguments, out, stderr)
-    return out, stderr
+    return Estimate.from_tensor(out, stderr, n)
 
 
 def landscape(target, divergence, mus, sigmas, method="quadrature", n=10_000, rng=None):
     """D(P || N(mu, sigma)) over the grid: an array (len(sigmas), len(mus)) for quadrature,
-    (estimate, standard error) for ``method="monte_carlo"`` (n draws, generator ``rng``).
+    an ``Estimate`` of that shape for ``method="monte_carlo"`` (n draws, generator ``rng``).
 
     divergence: "forward_kl" (KL(P || Q)), "reverse_kl" (KL(Q || P)) or "js".
     """

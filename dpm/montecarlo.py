@@ -20,9 +20,11 @@ Gradients of J(theta) = E_{p_theta}[f(X)] (f not depending on theta), two ways
 
 Both are unbiased; the pathwise estimator typically has far lower variance
 (M6), and a baseline lowers the score function's. Each estimator returns, per
-parameter, a ``GradientEstimate(mean, stderr, variance, n)``: the average of
-the n per-sample gradients, its standard error, and the per-sample variance
-(the variance of one draw's gradient, the number the M6 table compares).
+parameter, a ``GradientEstimate(estimate, variance)``: ``estimate`` the
+Estimate of the mean of the n per-sample gradients (with its standard
+error; ``.mean``, ``.stderr`` and ``.n`` read through to it), ``variance``
+the per-sample variance (the variance of one draw's gradient, the number
+the M6 table compares).
 
 Per-sample gradients come from one backward pass: each parameter is
 replicated into an (n, ...) leaf, the distribution is built on the replicas
@@ -39,14 +41,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad import Tensor
-
-
-class GradientEstimate(NamedTuple):
-    """A Monte Carlo gradient: mean of n per-sample gradients, its stderr, their variance."""
-    mean: np.ndarray
-    stderr: np.ndarray
-    variance: np.ndarray
-    n: int
+from minigrad.ops.registry import Primitive
 
 
 class Estimate(Tensor):
@@ -58,6 +53,10 @@ class Estimate(Tensor):
     error. ``e.n`` is the number of draws (the effective sample size for
     MCMC). Build one with ``Estimate.from_draws`` (mean of per-draw values)
     or ``Estimate.from_tensor`` (a value and an error computed elsewhere).
+
+    In the graph an Estimate is its own vertex: the output of the identity
+    primitive ``_as_estimate`` applied to the value, so gradients pass
+    through it unchanged (to any order) and the value Tensor keeps its node.
     """
 
     __slots__ = ("stderr", "n")
@@ -67,11 +66,17 @@ class Estimate(Tensor):
 
     @classmethod
     def from_tensor(cls, value, stderr, n):
-        """An Estimate of ``value`` (a Tensor or array), keeping its graph, with ``stderr``, ``n``."""
+        """An Estimate of ``value`` (a Tensor or array, differentiable as it is), ``stderr``, ``n``."""
         value = value if isinstance(value, Tensor) else Tensor(np.asarray(value, dtype=float))
-        estimate = cls._wrap(value.data)
-        estimate.requires_grad, estimate._node = value.requires_grad, value._node
         stderr = np.asarray(stderr, dtype=float)
+        if stderr.shape != value.shape:
+            raise ValueError(f"stderr must have the value's shape {value.shape}, got "
+                             f"{stderr.shape}")
+        out = _as_estimate(value)
+        # The identity's output is fresh and held by nobody else: it becomes the Estimate
+        # (a Primitive always returns a plain Tensor).
+        estimate = cls._wrap(out.data)
+        estimate.requires_grad, estimate._node = out.requires_grad, out._node
         estimate.stderr = float(stderr) if stderr.ndim == 0 else stderr
         estimate.n = n
         return estimate
@@ -92,6 +97,12 @@ class Estimate(Tensor):
         return cls.from_tensor(mean, stderr, n)
 
 
+# The identity, as a primitive of its own (not in the registry: it is no
+# mathematics, only the vertex an Estimate occupies). d/dx x = 1.
+_as_estimate = Primitive("estimate", "identity", lambda x: x)
+_as_estimate.defvjp(lambda g, out, x: g)
+
+
 def check_sample_size(n):
     """``n`` as an int, or ValueError: a whole number >= 2 (a standard error needs two draws)."""
     whole = (isinstance(n, numbers.Real) and not isinstance(n, bool) and math.isfinite(n)
@@ -102,27 +113,24 @@ def check_sample_size(n):
     return int(n)
 
 
-def _values(result):
-    return np.asarray(getattr(result, "data", result), dtype=np.float64)
-
-
 def expectation(f, dist, n, rng):
-    """(estimate, standard error) of E_dist[f(X)] from n draws (M1).
+    """Estimate of E_dist[f(X)] from n draws, with its standard error (M1).
 
-    ``f`` maps an ndarray of draws, shape (n,) + dist's batch and event shape,
-    to per-draw values of shape (n,) or (n, ...); the estimate has the trailing
-    shape (a float for scalar f). ``rng`` is a numpy Generator.
+    ``f`` maps the draws, shape (n,) + dist's batch and event shape, to
+    per-draw values of shape (n,) or (n, ...) (an ndarray or a Tensor); the
+    Estimate has the trailing shape, is the mean over the draws with stderr
+    sd / sqrt(n), and keeps f's graph when f returns a Tensor. Draws come
+    from ``sample`` (an ndarray: no pathwise gradient; see pathwise_gradient
+    for that). ``rng`` is a numpy Generator.
     """
     n = check_sample_size(n)
-    values = _values(f(dist.sample((n,), rng)))
-    if values.ndim == 0 or values.shape[0] != n:
+    values = f(dist.sample((n,), rng))
+    shape = np.shape(getattr(values, "data", values))
+    if len(shape) == 0 or shape[0] != n:
         raise ValueError(f"f must return one value per draw (leading axis {n}), got shape "
-                         f"{values.shape}")
-    estimate = values.mean(axis=0)
-    stderr = values.std(axis=0, ddof=1) / np.sqrt(n)
-    if estimate.ndim == 0:
-        return float(estimate), float(stderr)
-    return estimate, stderr
+                         f"{shape}")
+    return Estimate.from_draws(values if isinstance(values, Tensor)
+                               else np.asarray(values, dtype=np.float64))
 
 
 # ------------------------------------------------------------------ gradients
@@ -154,13 +162,24 @@ def _per_sample_values(result, n, what):
     return values
 
 
+class GradientEstimate(NamedTuple):
+    """A Monte Carlo gradient: the Estimate of the mean of n per-sample gradients, and
+    their per-sample ``variance``. ``mean`` (an ndarray), ``stderr`` and ``n`` read
+    the Estimate."""
+    estimate: Estimate
+    variance: np.ndarray
+
+    mean = property(lambda self: self.estimate.data)
+    stderr = property(lambda self: self.estimate.stderr)
+    n = property(lambda self: self.estimate.n)
+
+
 def _summaries(arrays, leaves, n):
     out = {}
     for name, leaf in leaves.items():
         grads = np.zeros(leaf.shape) if leaf.grad is None else leaf.grad
         grads = grads.reshape((n,) + arrays[name].shape)
-        variance = grads.var(axis=0, ddof=1)
-        out[name] = GradientEstimate(grads.mean(axis=0), np.sqrt(variance / n), variance, n)
+        out[name] = GradientEstimate(Estimate.from_draws(grads), grads.var(axis=0, ddof=1))
     return out
 
 

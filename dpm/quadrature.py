@@ -1,4 +1,4 @@
-"""Exact 1-D references: divergences by adaptive numerical integration.
+"""Exact 1-D references: divergences by numerical integration, and every 1-D integrator.
 
 For two densities p and q on the real line,
 
@@ -6,22 +6,39 @@ For two densities p and q on the real line,
     JS(P || Q)  = 1/2 KL(P || M) + 1/2 KL(Q || M),      M = (P + Q) / 2
     D_f(P || Q) = int q(x) f(p(x) / q(x)) dx  +  f'(inf) P(q = 0)
 
-computed with ``scipy.integrate.quad`` (QUADPACK's adaptive Gauss-Kronrod)
-over the union of the two supports, split at the places where the integrand
-has its mass (the distributions' means, a few standard deviations either
-side, and the ends of bounded supports) so that no narrow peak is missed.
-Everything is evaluated from log-densities, so tails far out where p and q
-underflow contribute 0 rather than NaN.
+with the generators f of ``dpm.generators`` (the one table; KL is f = t log t,
+JS f = 1/2 [t log t - (1 + t) log((1 + t)/2)]). The reference is independent of
+the Monte Carlo estimators in what it integrates: densities, not samples.
 
-The infinite cases follow the mathematics: KL(P || Q) = inf when P puts mass
-where Q has none (the supports are checked first); JS of disjoint supports is
-log 2; an f-divergence adds f'(inf) = lim f(t)/t times the mass of P outside
-Q's support (inf for forward KL and Pearson, 0 for reverse KL, 1 for
-Hellinger, 1/2 for total variation). An integral that diverges in a tail
-(KL(Cauchy || Normal), Pearson chi^2 of a Normal against a much narrower
-one) is inf: before integrating, |x g(x)| of the integrand g is checked to
-shrink far beyond the last cut, since QUADPACK alone returns a finite
-number for such integrals.
+Three integrators, all here:
+
+- ``integrate_1d``: scipy.integrate.quad (QUADPACK's adaptive Gauss-Kronrod)
+  piece by piece between ``breakpoints``; used by the divergences below.
+- ``adaptive_gauss_legendre``: a vectorized adaptive rule (one call of the
+  integrand per round for all points; distributions' log_prob and networks
+  pay their overhead once), used by the GAN value function.
+- ``gauss_legendre_panels``: a fixed composite rule on given panel edges,
+  many integrals at once (the loss landscapes' grids).
+
+One landmark heuristic (``landmarks``) says where a law does its work: at
+its location (loc, else mean, else median) and a few scales (scale, else
+standard deviation, else half the interquartile range) either side, out to
+1e3 scales for laws without a variance (Cauchy; QUADPACK then handles the
+1/x^2 tail beyond, which it does not from much further out); the ends of a bounded
+support; and for a Gaussian mixture each component and the points where two
+leading components cross (log p switches there, over a width
+1 / |slope of the difference|). Breakpoints placed so, no narrow peak, far
+location or sharp switch is missed.
+
+Everything is evaluated from log-densities, so tails far out where p and q
+underflow contribute 0 rather than NaN. The infinite cases follow the
+mathematics: KL(P || Q) = inf when P puts mass where Q has none (the supports
+are checked first); JS of disjoint supports is log 2; an f-divergence adds
+f'(inf) times the mass of P outside Q's support. An integral that diverges in
+a tail (KL(Cauchy || Normal), Pearson chi^2 of a Normal against a much
+narrower one) is inf: before integrating, |x g(x)| of the integrand g is
+checked to shrink far beyond the last cut, since QUADPACK alone returns a
+finite number for such integrals.
 
 These are references for tests and loss landscapes, not training
 objectives: they are neither fast nor differentiable.
@@ -32,6 +49,8 @@ import warnings
 
 import numpy as np
 from scipy import integrate
+
+from dpm.generators import generator, perspective
 
 LOG2 = np.log(2.0)
 
@@ -73,42 +92,102 @@ def _support(dist):
     return _scalar(support.low), _scalar(support.high)
 
 
-def _landmarks(dist):
-    """Points where the density has mass: mean +- a few sd, and finite support ends."""
-    points = []
-    low, high = _support(dist)
-    points += [v for v in (low, high) if np.isfinite(v)]
+# ------------------------------------------------------------ landmarks
+_MULTIPLES = np.array([-8.0, -3.0, -1.0, 0.0, 1.0, 3.0, 8.0])
+_HEAVY_MULTIPLES = np.array([-1e3, -30.0, 30.0, 1e3])    # no variance: far tails
+_SWITCH_MULTIPLES = np.array([-8.0, -2.0, 0.0, 2.0, 8.0])         # around a crossing
+
+
+def _array(value):
+    return np.ravel(np.asarray(getattr(value, "data", value), dtype=float))
+
+
+def _location_and_scale(dist):
+    """(centres, widths, heavy): where the law sits and how wide, per component.
+
+    loc/scale (or a mixture's locs/scales) when the law has them; else mean
+    and standard deviation; else median and half the interquartile range.
+    ``heavy``: the law has no finite variance.
+    """
     try:
-        centre, spread = _scalar(dist.mean), np.sqrt(_scalar(dist.variance))
-    except (NotImplementedError, AttributeError, ValueError):
-        centre, spread = None, None
-    if centre is not None and np.isfinite(centre) and np.isfinite(spread) and spread > 0:
-        points += list(centre + spread * np.array([-8.0, -3.0, -1.0, 0.0, 1.0, 3.0, 8.0]))
-    for component in _components(dist):
-        points += _landmarks(component)
-    return points
+        heavy = not np.all(np.isfinite(_array(dist.variance)))
+    except (NotImplementedError, AttributeError, ValueError, TypeError):
+        heavy = True
+    for loc_name, scale_name in (("locs", "scales"), ("loc", "scale")):
+        if hasattr(dist, loc_name) and hasattr(dist, scale_name):
+            loc, scale = np.broadcast_arrays(_array(getattr(dist, loc_name)),
+                                             _array(getattr(dist, scale_name)))
+            return loc, scale, heavy
+    def moments():
+        return dist.mean, np.sqrt(_array(dist.variance))
+
+    def quartiles():
+        quarter, three = (_array(dist.icdf(np.array(u))) for u in (0.25, 0.75))
+        return dist.icdf(np.array(0.5)), 0.5 * (three - quarter)
+
+    for location_and_scale in (moments, quartiles):
+        try:
+            loc, scale = np.broadcast_arrays(*(_array(v) for v in location_and_scale()))
+        except (NotImplementedError, AttributeError, ValueError, TypeError):
+            continue
+        if np.all(np.isfinite(loc)) and np.all(np.isfinite(scale)):
+            return loc, scale, heavy
+    return np.zeros(0), np.zeros(0), heavy
 
 
-def _components(dist):
-    """Mixture components, when the distribution exposes them (for landmarks)."""
-    try:
-        locs = np.atleast_1d(np.asarray(getattr(dist.locs, "data", dist.locs), dtype=float))
-        scales = np.atleast_1d(np.asarray(getattr(dist.scales, "data", dist.scales), dtype=float))
-    except AttributeError:
-        return []
-    return [_Bump(m, s) for m, s in zip(locs.ravel(), scales.ravel())]
+def crossings(weights, locs, scales):
+    """(points, widths) where two leading components of a 1-D Gaussian mixture cross.
+
+    log w_j N(x; m_j, s_j) = log w_k N(x; m_k, s_k) is a quadratic in x; at a
+    root where j and k are the two largest terms, log p switches from one to
+    the other over a width 1 / |d/dx of their difference| (the logistic scale
+    of logaddexp). Points where other components dominate are left out.
+    """
+    w, m, s = (np.ravel(np.asarray(v, dtype=float)) for v in (weights, locs, scales))
+    with np.errstate(divide="ignore"):
+        c = np.log(w) - np.log(s)
+    points, widths = [], []
+    for j in range(m.size):
+        for k in range(j + 1, m.size):
+            a = 0.5 / s[k] ** 2 - 0.5 / s[j] ** 2
+            b = m[j] / s[j] ** 2 - m[k] / s[k] ** 2
+            c0 = c[j] - c[k] - 0.5 * m[j] ** 2 / s[j] ** 2 + 0.5 * m[k] ** 2 / s[k] ** 2
+            roots = np.roots([a, b, c0]) if a != 0 else ([-c0 / b] if b != 0 else [])
+            for x in np.real(np.asarray(roots)[np.isreal(roots)]) if len(roots) else []:
+                terms = c - 0.5 * ((x - m) / s) ** 2
+                if terms[j] < np.max(terms) - 1e-6 * (1 + abs(terms[j])) or not np.isfinite(x):
+                    continue
+                slope = abs(2 * a * x + b)
+                if slope > 0:
+                    points.append(float(x)), widths.append(1.0 / slope)
+    return np.array(points), np.array(widths)
 
 
-class _Bump:
-    """A stand-in exposing mean/variance of one mixture component for landmarks."""
-    support = None
+def landmarks(dist):
+    """Points where a 1-D law does its work (see the module docstring): a sorted ndarray."""
+    points = [v for v in _support(dist) if np.isfinite(v)]
+    if callable(dist) and not hasattr(dist, "log_prob"):
+        return np.array(points)
+    centres, widths, heavy = _location_and_scale(dist)
+    multiples = np.concatenate([_MULTIPLES, _HEAVY_MULTIPLES]) if heavy else _MULTIPLES
+    keep = np.isfinite(centres) & np.isfinite(widths) & (widths > 0)
+    points += list((centres[keep, None] + widths[keep, None] * multiples).ravel())
+    if hasattr(dist, "weights") and hasattr(dist, "locs") and centres.size > 1:
+        cross, switch = crossings(_array(dist.weights), centres, widths)
+        points += list((cross[:, None] + switch[:, None] * _SWITCH_MULTIPLES).ravel())
+    return np.unique(np.asarray(points, dtype=float))
 
-    def __init__(self, loc, scale):
-        self.mean, self.variance = loc, scale ** 2
+
+def breakpoints(dists, low, high, points=()):
+    """[low, every landmark of every law strictly inside, high], sorted: integration edges."""
+    cuts = np.concatenate([landmarks(d) for d in dists] + [np.asarray(points, dtype=float)])
+    cuts = np.unique(cuts[(cuts > low) & (cuts < high)])
+    return np.concatenate([[low], cuts, [high]])
 
 
+# ------------------------------------------------------------ integrators
 def integrate_1d(integrand, dists, low=None, high=None, points=()):
-    """int integrand(x) dx over the union of the supports of ``dists``.
+    """int integrand(x) dx over the union of the supports of ``dists``, by QUADPACK.
 
     The range is cut at the landmarks of every distribution (and ``points``);
     the two outer pieces may be infinite. Returns (value, error estimate).
@@ -116,9 +195,7 @@ def integrate_1d(integrand, dists, low=None, high=None, points=()):
     supports = [_support(d) for d in dists]
     low = min(s[0] for s in supports) if low is None else low
     high = max(s[1] for s in supports) if high is None else high
-    cuts = sorted({p for d in dists for p in _landmarks(d)} | set(points))
-    cuts = [c for c in cuts if low < c < high]
-    edges = [low] + cuts + [high]
+    edges = list(breakpoints(dists, low, high, points))
     if _diverges_at_infinity(integrand, edges):
         return np.inf, np.inf
     total, error = 0.0, 0.0
@@ -137,6 +214,81 @@ def integrate_1d(integrand, dists, low=None, high=None, points=()):
             total += value
             error += err
     return total, error
+
+
+_ORDERS = (20, 40)
+_RULES = [np.polynomial.legendre.leggauss(n) for n in _ORDERS]
+
+
+def adaptive_gauss_legendre(f, edges, tol=1e-12, max_rounds=60):
+    """int f(x) dx over [edges[0], edges[-1]], summed over the pieces between edges.
+
+    Ends may be infinite: [a, inf) becomes x = a + t / (1 - t), t in [0, 1)
+    (dx = dt / (1 - t)^2), and (-inf, b] likewise. Every interval gets a
+    20- and a 40-node Gauss-Legendre rule; |I_40 - I_20| (an over-estimate
+    of I_40's error for smooth f) must be below the interval's share of
+    ``tol``, or the interval is halved. ``f`` maps an ndarray of points to
+    an ndarray of values, so each round is one vectorized call (distributions'
+    log_prob and networks pay their overhead once, not per point as with
+    scipy.integrate.quad). Returns (integral, error estimate); -inf if f is
+    -inf anywhere it is evaluated.
+    """
+    edges = np.asarray(edges, dtype=float)
+    # Each interval: kind (0 finite, +1 right-infinite, -1 left-infinite), anchor, t-range, share.
+    kinds, anchors, lows, highs = [], [], [], []
+    for a, b in zip(edges[:-1], edges[1:]):
+        if np.isinf(a) and np.isinf(b):
+            raise ValueError("split (-inf, inf) at a finite point first")
+        if np.isinf(b):
+            kinds.append(1.0), anchors.append(a), lows.append(0.0), highs.append(1.0)
+        elif np.isinf(a):
+            kinds.append(-1.0), anchors.append(b), lows.append(0.0), highs.append(1.0)
+        elif b > a:
+            kinds.append(0.0), anchors.append(0.0), lows.append(a), highs.append(b)
+    kind, anchor, lo, hi = (np.array(v) for v in (kinds, anchors, lows, highs))
+    share = np.full(kind.size, 1.0 / max(kind.size, 1))
+    total, total_error = 0.0, 0.0
+    for _ in range(max_rounds):
+        if kind.size == 0:
+            break
+        half, mid = 0.5 * (hi - lo), 0.5 * (hi + lo)
+        nodes = np.concatenate([rule[0] for rule in _RULES])
+        t = mid[:, None] + half[:, None] * nodes
+        with np.errstate(divide="ignore", invalid="ignore"):  # t = 1 only on finite pieces
+            x = np.where(kind[:, None] == 0, t, anchor[:, None] + kind[:, None] * t / (1.0 - t))
+            jacobian = np.where(kind[:, None] == 0, 1.0, 1.0 / (1.0 - t) ** 2)
+        values = np.asarray(f(x.ravel()), dtype=float).reshape(x.shape)
+        if np.any(np.isneginf(values)):
+            return -np.inf, np.inf
+        weighted = values * jacobian * half[:, None]
+        coarse = weighted[:, :_ORDERS[0]] @ _RULES[0][1]
+        fine = weighted[:, _ORDERS[0]:] @ _RULES[1][1]
+        error = np.abs(fine - coarse)
+        done = error <= tol * share
+        total += fine[done].sum()
+        total_error += error[done].sum()
+        split = ~done
+        kind, anchor, share = (np.repeat(v[split], 2) for v in (kind, anchor, share / 2))
+        lo, hi = (np.column_stack([lo[split], mid[split]]).ravel(),
+                  np.column_stack([mid[split], hi[split]]).ravel())
+    else:
+        total += fine[split].sum()  # out of rounds: keep the best values and say how wrong
+        total_error += error[split].sum()
+    return total, total_error
+
+
+
+def gauss_legendre_panels(edges, order):
+    """Nodes and weights of a composite Gauss-Legendre rule, one row of panels per integral.
+
+    ``edges`` (G, E): sorted panel edges of G integrals; each of the E - 1
+    panels gets ``order`` nodes (exact for polynomials of degree 2 order - 1
+    on it). Returns x, w of shape (G, (E - 1) order): int f ~ sum_n w f(x).
+    """
+    t, w = np.polynomial.legendre.leggauss(order)
+    centre, half = 0.5 * (edges[:, 1:] + edges[:, :-1]), 0.5 * (edges[:, 1:] - edges[:, :-1])
+    x = centre[:, :, None] + half[:, :, None] * t
+    return x.reshape(edges.shape[0], -1), (half[:, :, None] * w).reshape(edges.shape[0], -1)
 
 
 def _diverges_at_infinity(integrand, edges):
@@ -177,22 +329,7 @@ def _inside(p_support, q_support):
 # ------------------------------------------------------------- divergences
 def kl(p, q):
     """KL(P || Q) = int p log(p / q) by quadrature; inf if supp P is not inside supp Q."""
-    _check_scalar_law(p, "p"), _check_scalar_law(q, "q")
-    if not _inside(_support(p), _support(q)):
-        return np.inf
-    log_p, log_q = _log_density(p), _log_density(q)
-
-    def integrand(x):
-        lp, lq = log_p(x), log_q(x)
-        if lp == -np.inf:
-            return 0.0  # 0 log 0 = 0
-        if lq == -np.inf:
-            return np.inf
-        return np.exp(lp) * (lp - lq)
-
-    # q's landmarks too: a narrow feature of log q inside P's mass must not be missed.
-    value, _ = integrate_1d(integrand, [p, q], *_support(p))
-    return max(value, 0.0) if abs(value) < 1e-12 else value
+    return f_divergence(p, q, "forward_kl")
 
 
 def cross_entropy(p, q):
@@ -217,103 +354,52 @@ def entropy(p):
 def js(p, q):
     """JS(P || Q) = 1/2 KL(P||M) + 1/2 KL(Q||M), M = (P+Q)/2; in [0, log 2], log 2 if disjoint.
 
-    The integrand is written with log m = logaddexp(log p, log q) - log 2 so
-    that it is finite wherever either density is positive.
+    The f-divergence of the "js" generator, whose log-space form uses
+    log m = logaddexp(log p, log q) - log 2, finite wherever either density is.
     """
-    _check_scalar_law(p, "p"), _check_scalar_law(q, "q")
-    log_p, log_q = _log_density(p), _log_density(q)
-
-    def integrand(x):
-        lp, lq = log_p(x), log_q(x)
-        log_m = np.logaddexp(lp, lq) - LOG2
-        if log_m == -np.inf:
-            return 0.0
-        term_p = 0.0 if lp == -np.inf else np.exp(lp) * (lp - log_m)
-        term_q = 0.0 if lq == -np.inf else np.exp(lq) * (lq - log_m)
-        return 0.5 * (term_p + term_q)
-
-    value = integrate_1d(integrand, [p, q])[0]
-    return float(np.clip(value, 0.0, LOG2))
-
-
-# Each generator: f(t) on ndarrays, f'(inf) = lim_{t->inf} f(t)/t (the weight of
-# P's mass where q = 0), and q f(p/q) written from (log p, log q) so that it
-# stays finite where the ratio p/q would overflow or underflow.
-GENERATORS = {
-    "forward_kl": (lambda t: t * np.log(t), np.inf,
-                   lambda lp, lq: np.exp(lp) * (lp - lq)),
-    "reverse_kl": (lambda t: -np.log(t), 0.0,
-                   lambda lp, lq: np.exp(lq) * (lq - lp)),
-    "hellinger": (lambda t: (np.sqrt(t) - 1.0) ** 2, 1.0,
-                  lambda lp, lq: (np.exp(lp / 2) - np.exp(lq / 2)) ** 2),
-    "hellinger_2": (lambda t: 2.0 * (1.0 - np.sqrt(t)), 0.0,
-                    lambda lp, lq: 2.0 * (np.exp(lq) - np.exp((lp + lq) / 2))),
-    "total_variation": (lambda t: 0.5 * np.abs(t - 1.0), 0.5,
-                        lambda lp, lq: 0.5 * np.abs(np.exp(lp) - np.exp(lq))),
-    "pearson": (lambda t: (t - 1.0) ** 2, np.inf,
-                lambda lp, lq: np.exp(lq + 2.0 * _log_abs_expm1(lp - lq))),
-    "neyman": (lambda t: (1.0 - t) ** 2 / t, 1.0,
-               lambda lp, lq: np.exp(lp + 2.0 * _log_abs_expm1(lq - lp))),
-    # The lecture's other forms add c (t - 1) to the first: the integral
-    # gains int_{q>0} c (p - q) = -c P(q = 0) and the f'(inf) term gains
-    # +c P(q = 0), so the divergence is the same.
-    "pearson_2": (lambda t: t ** 2 - 1.0, np.inf,
-                  lambda lp, lq: np.exp(2.0 * lp - lq) - np.exp(lq)),
-    "pearson_3": (lambda t: t ** 2 - t, np.inf,
-                  lambda lp, lq: np.exp(2.0 * lp - lq) - np.exp(lp)),
-    "neyman_2": (lambda t: 1.0 / t - 1.0, 0.0,
-                 lambda lp, lq: np.exp(2.0 * lq - lp) - np.exp(lq)),
-    "neyman_3": (lambda t: 1.0 / t - t, -1.0,
-                 lambda lp, lq: np.exp(2.0 * lq - lp) - np.exp(lp)),
-}
-
-
-def _log_abs_expm1(d):
-    """log |e^d - 1| without overflow: d + log(1 - e^-d) for d > 0."""
-    if d > 0:
-        return d + np.log1p(-np.exp(-d))
-    return np.log(-np.expm1(d)) if d < 0 else -np.inf
+    return float(np.clip(f_divergence(p, q, "js"), 0.0, LOG2))
 
 
 def f_divergence(p, q, f, f_at_infinity=None):
     """D_f(P || Q) = int q f(p/q) dx + f'(inf) P(q = 0), by quadrature.
 
-    ``f`` is a name in ``GENERATORS`` (forward_kl, reverse_kl, hellinger and
-    its second form hellinger_2, total_variation, pearson with pearson_2
-    (t^2 - 1) and pearson_3 (t^2 - t), neyman with neyman_2 (1/t - 1) and
-    neyman_3 (1/t - t): the lecture's table, 000) or a
-    callable on ndarrays; for a callable give ``f_at_infinity`` = lim f(t)/t
-    if P has mass where q = 0. Where p = 0 < q the integrand is q f(0+), so
-    the result is inf when f(0+) = inf (reverse KL, Neyman) and Q has mass
-    outside P's support.
+    ``f`` is a name in ``dpm.generators.GENERATORS`` (forward_kl, reverse_kl,
+    hellinger and hellinger_2, total_variation, pearson, pearson_2,
+    pearson_3, neyman, neyman_2, neyman_3: the lecture's table, 000; and js)
+    or a callable on ndarrays; for a callable give ``f_at_infinity`` =
+    lim f(t)/t if P has mass where q = 0. Where p = 0 < q the integrand is
+    q f(0+), so the result is inf when f(0+) = inf (reverse KL, Neyman) and
+    Q has mass outside P's support.
     """
     _check_scalar_law(p, "p"), _check_scalar_law(q, "q")
     if isinstance(f, str):
-        if f not in GENERATORS:
-            raise ValueError(f"unknown f-divergence {f!r}; choose from {sorted(GENERATORS)}")
-        f, default_slope, q_f = GENERATORS[f]
-        f_at_infinity = default_slope if f_at_infinity is None else f_at_infinity
+        record = generator(f)
+        f_at_infinity = record.f_at_infinity if f_at_infinity is None else f_at_infinity
+        f_at_zero = record.f_at_zero
+        if not _inside(_support(p), _support(q)) and np.isinf(f_at_infinity):
+            return np.inf
+        call = None
     else:
-        q_f = None
-    with np.errstate(all="ignore"):
-        f_at_zero = float(f(np.array(0.0)))
-        if np.isnan(f_at_zero):
-            f_at_zero = float(f(np.array(1e-300)))  # the limit f(0+), e.g. 0 log 0 = 0
+        record, call = None, f
+        with np.errstate(all="ignore"):
+            f_at_zero = float(f(np.array(0.0)))
+            if np.isnan(f_at_zero):
+                f_at_zero = float(f(np.array(1e-300)))  # the limit f(0+), e.g. 0 log 0 = 0
     if not _inside(_support(q), _support(p)) and np.isinf(f_at_zero):
         return np.inf
     log_p, log_q = _log_density(p), _log_density(q)
 
     def integrand(x):
         lp, lq = log_p(x), log_q(x)
+        if record is not None:
+            return float(perspective(record, lp, lq))
         if lq == -np.inf:
             return 0.0
         if lp == -np.inf:
             return np.exp(lq) * f_at_zero
-        if q_f is not None:
-            return float(q_f(lp, lq))
         if np.exp(lp) == 0.0 and np.exp(lq) == 0.0:
             return 0.0  # both densities underflow: a callable f gives 0 * f(inf / 0) here
-        return np.exp(lq) * float(f(np.exp(lp - lq)))
+        return np.exp(lq) * float(call(np.exp(lp - lq)))
 
     value = integrate_1d(integrand, [p, q])[0]
     if not _inside(_support(p), _support(q)):
@@ -322,7 +408,7 @@ def f_divergence(p, q, f, f_at_infinity=None):
             if f_at_infinity is None:
                 raise ValueError("P has mass where q = 0: pass f_at_infinity = lim f(t)/t")
             value += np.inf if np.isinf(f_at_infinity) else f_at_infinity * outside
-    return value
+    return max(value, 0.0) if abs(value) < 1e-12 else value
 
 
 def _mass_outside(p, q):

@@ -24,11 +24,12 @@ How it is computed here.
   samples through the sorting permutation when given minigrad Tensors.
 - `emd`: the linear program above with scipy's HiGHS; `assignment_emd`: equal
   numbers of equally weighted points, solved exactly as an assignment problem.
-- `sinkhorn`: entropic relaxation solved in the log domain (biased upward by
-  at most reg * log(n m) in cost; tends to `emd` as reg -> 0).
+- `sinkhorn`: entropic relaxation (biased upward by at most reg * log(n m) in
+  cost; tends to `emd` as reg -> 0), by matrix scaling where exp(-C/reg)
+  cannot underflow and in the log domain with epsilon-scaling where it can.
 - `kr_critic_w1`: a Lipschitz-constrained minigrad MLP trained on the dual,
   its gap measured on held-out points (on its training points it would be
-  biased upward by overfitting); code in dpm/_kr_critic.py.
+  biased upward by overfitting); code in dpm/kr_critic.py.
 
 References: Villani, Optimal Transport (2009), ch. 5-6; Peyre & Cuturi,
 Computational Optimal Transport (2019), ch. 2-4; Arjovsky, Chintala & Bottou,
@@ -43,7 +44,7 @@ from scipy import sparse
 from scipy.optimize import linear_sum_assignment, linprog
 from scipy.spatial.distance import cdist
 
-from dpm import _transport_kernels
+from dpm.kernels import transport as transport_kernels
 
 # Relative tolerance for "the two marginals carry the same total mass".
 _MASS_RTOL = 1e-9
@@ -153,7 +154,15 @@ def _sorted_gap_tensor(x, y, x_values, y_values, p):
                 else Tensor(np.sort(values)))
     x_sorted, y_sorted = ascending(x, x_values), ascending(y, y_values)
     gaps = minigrad.abs(x_sorted - y_sorted)
-    return gaps.mean() if p == 1 else ((gaps ** p).mean()) ** (1 / p)
+    if p == 1:
+        return gaps.mean()
+    # (mean gap^p)^(1/p) has derivative mean(...) ^ (1/p - 1) ... = inf * 0 at identical
+    # samples; 0 is a subgradient there (W_p >= 0 is minimal), so the double where
+    # takes the root only of a positive mean and gives value 0 and gradient 0 otherwise.
+    moment = (gaps ** p).mean()
+    positive = moment.data > 0
+    root = minigrad.where(positive, moment, 1.0) ** (1 / p)
+    return minigrad.where(positive, root, 0.0)
 
 
 def cost_matrix(x, y, p=1):
@@ -258,23 +267,44 @@ def assignment_emd(x, y, p=1):
     return (powered.mean() if p == 1 else powered.mean() ** (1 / p)), matching
 
 
-def sinkhorn(a, b, cost, reg, n_iter=1000, tol=1e-9, return_plan=False):
-    """Entropic optimal transport by log-domain Sinkhorn. Relaxes claim W1.
+# The multiplicative path needs every kernel entry exp(-(C_ij - min C) / reg)
+# above e^-SCALING_LIMIT (about 1e-87): then neither the kernel nor the scalings
+# a / (K v), b / (K^T u) can leave float64's range (e^+-709).
+SCALING_LIMIT = 200.0
+# epsilon-scaling: reg falls by this factor per stage, from the cost spread to the target.
+ANNEAL = 0.25
+
+
+def sinkhorn(a, b, cost, reg, n_iter=1000, tol=1e-9, return_plan=False, method="auto"):
+    """Entropic optimal transport by Sinkhorn's iterations. Relaxes claim W1.
 
     Minimises <P, C> - reg H(P), H(P) = -sum P_ij log P_ij, over couplings of
     a and b. The optimum is P_ij = exp((f_i + g_j - C_ij) / reg) for dual
-    potentials f, g found by alternating soft-min updates
-        f_i = reg log a_i - reg logsumexp_j((g_j - C_ij) / reg),
-        g_j = reg log b_j - reg logsumexp_i((f_i - C_ij) / reg),
-    which stay finite for any reg > 0 (no exp(-C/reg) underflow). Iteration
-    stops when sum_i |sum_j P_ij - a_i| <= tol * sum(a) (columns are then
-    exact); otherwise a RuntimeWarning says how far it got.
+    potentials f, g. Two ways of finding them (``method``):
+
+    - "scaling" (multiplicative, Sinkhorn-Knopp): P = diag(u) K diag(v),
+      K = exp(-(C - min C) / reg), alternating u = a / (K v), v = b / (K^T u):
+      two matrix-vector products a sweep, no exp inside the loop;
+    - "log": the soft-min updates of the potentials,
+          f_i = reg log a_i - reg logsumexp_j((g_j - C_ij) / reg),
+          g_j = reg log b_j - reg logsumexp_i((f_i - C_ij) / reg),
+      finite for any reg > 0, with epsilon-scaling: reg is annealed from the
+      cost spread (max C - min C) down to the target by a factor ANNEAL a
+      stage, each stage warm-started from the last one's potentials, so that
+      small reg (1e-3 on unit costs) converges in few sweeps per stage;
+    - "auto" (default): "scaling" when (max C - min C) / reg <= SCALING_LIMIT
+      (every entry of K above e^-200, so nothing can underflow or
+      overflow), "log" otherwise.
+
+    Iteration stops when sum_i |sum_j P_ij - a_i| <= tol * sum(a) (columns are
+    then exact); otherwise a RuntimeWarning says how far it got. ``n_iter``
+    bounds the sweeps of the final stage (and of each annealing stage).
 
     Returns the transport cost <P, C> (not the regularised objective), and the
     plan if return_plan. As reg falls it decreases to emd's value:
     0 <= sinkhorn - emd <= reg log(n m). Zero masses are dropped before
-    iterating (their rows/columns of P are 0). The loop runs in a Numba
-    kernel (NumPy twin when Numba is off): see dpm/_transport_kernels.py.
+    iterating (their rows/columns of P are 0). The loops run in Numba kernels
+    (NumPy twins when Numba is off): see dpm/kernels/transport.py.
     """
     a, b, cost = _transport_problem(a, b, cost)
     if not np.isfinite(reg) or reg <= 0:
@@ -283,27 +313,58 @@ def sinkhorn(a, b, cost, reg, n_iter=1000, tol=1e-9, return_plan=False):
         raise ValueError(f"n_iter must be a positive integer, got {n_iter}")
     if not tol >= 0:
         raise ValueError(f"tol must be >= 0, got {tol}")
+    if method not in ("auto", "scaling", "log"):
+        raise ValueError(f"method must be 'auto', 'scaling' or 'log', got {method!r}")
     total = a.sum()
     rows, cols = a > 0, b > 0
-    support_cost = np.ascontiguousarray(cost[np.ix_(rows, cols)])
+    support_cost = (np.ascontiguousarray(cost) if rows.all() and cols.all()  # no copy needed
+                    else np.ascontiguousarray(cost[np.ix_(rows, cols)]))
     # Work with probability vectors; plan and cost scale back by the total mass.
-    log_a, log_b = np.log(a[rows] / total), np.log(b[cols] / b.sum())
-    f, g = np.zeros(log_a.shape[0]), np.zeros(log_b.shape[0])
-    sweeps, error = _transport_kernels.sinkhorn_log(log_a, log_b, support_cost, float(reg), f, g,
-                                                    int(n_iter), float(tol))
+    a_support, b_support = a[rows] / total, b[cols] / b.sum()
+    low = float(support_cost.min())
+    spread = float(support_cost.max()) - low
+    if method == "auto":
+        method = "scaling" if spread <= SCALING_LIMIT * reg else "log"
+    run = _sinkhorn_scaling if method == "scaling" else _sinkhorn_annealed
+    f, g, sweeps, error, value = run(a_support, b_support, support_cost, float(reg), low,
+                                     spread, int(n_iter), float(tol))
     if not error <= tol:
         warnings.warn(f"sinkhorn did not converge in {sweeps} iterations: row-marginal error "
                       f"{error:.3g} > tol = {tol:.3g} (raise n_iter or reg)", RuntimeWarning,
                       stacklevel=2)
-    value = total * _transport_kernels.transport_cost(support_cost, f, g, float(reg))
     if not return_plan:
-        return float(value)
+        return float(total * value)
     plan = np.zeros(cost.shape)
     plan[np.ix_(rows, cols)] = total * np.exp((f[:, None] + g[None, :] - support_cost) / reg)
-    return float(value), plan
+    return float(total * value), plan
 
 
+def _sinkhorn_scaling(a, b, cost, reg, low, spread, n_iter, tol):
+    """Sinkhorn-Knopp on K = exp(-(C - low) / reg): (f, g, sweeps, error, <P, C>)."""
+    kernel = np.empty(cost.shape)
+    transport_kernels.gibbs_kernel(cost, low, reg, kernel)
+    u, v = np.zeros(a.shape[0]), np.ones(b.shape[0])
+    sweep, error = transport_kernels.sinkhorn_scaling(kernel, a, b, u, v, n_iter, tol)
+    value = float(u @ np.einsum("ij,ij,j->i", kernel, cost, v))
+    # P = u K v = exp((f + g - C) / reg) with f = reg log u + low, g = reg log v
+    return reg * np.log(u) + low, reg * np.log(v), sweep, error, value
 
-# The Kantorovich-Rubinstein critic (claim W2) lives in its own file to keep
-# this one readable; it is part of this module's API.
-from dpm._kr_critic import KRCritic, kr_critic_w1, lipschitz_envelope  # noqa: E402,F401
+
+def _sinkhorn_annealed(a, b, cost, reg, low, spread, n_iter, tol):
+    """Log-domain Sinkhorn with epsilon-scaling: (f, g, sweeps, error, <P, C>)."""
+    log_a, log_b = np.log(a), np.log(b)
+    f, g = np.zeros(a.shape[0]), np.zeros(b.shape[0])
+    stages = [reg]
+    while stages[-1] < spread:
+        stages.append(stages[-1] / ANNEAL)
+    sweeps = 0
+    for stage_reg in stages[:0:-1]:   # the larger regs first, loosely: they only warm-start
+        sweeps += transport_kernels.sinkhorn_log(log_a, log_b, cost, stage_reg, f, g, n_iter,
+                                                  max(tol, 1e-6))[0]
+    done, error = transport_kernels.sinkhorn_log(log_a, log_b, cost, reg, f, g, n_iter, tol)
+    return f, g, sweeps + done, error, transport_kernels.transport_cost(cost, f, g, reg)
+
+
+# The Kantorovich-Rubinstein critic (claim W2) is a concept of its own
+# (dpm/kr_critic.py), re-exported here as part of this module's API.
+from dpm.kr_critic import KRCritic, kr_critic_w1, lipschitz_envelope  # noqa: E402,F401

@@ -15,6 +15,7 @@ from scipy import integrate, stats
 
 import minigrad as mg
 from dpm import divergences as D
+from dpm import generators as G
 from dpm import kl_divergence
 from dpm import quadrature
 from dpm.distributions import DiagonalNormal, Laplace, Normal
@@ -152,13 +153,42 @@ def test_callable_generator_equals_the_named_log_space_form(name):
     assert literal.stderr == pytest.approx(named.stderr, rel=1e-6, abs=1e-12)
 
 
-def test_generators_agree_with_dpm_quadrature():
-    # the two modules name the same generators, and they are the same functions
-    assert set(quadrature.GENERATORS) <= set(D.GENERATORS)
+# f(t) of the records outside the lecture's table, written out by hand
+EXTRA = {
+    "hellinger_2_conjugate": lambda t: (t - np.sqrt(t)) * 2.0,
+    "js": lambda t: 0.5 * (t * np.log(t) - (1 + t) * np.log((1 + t) / 2)),
+}
+
+
+@pytest.mark.claim("K6")
+def test_each_generator_record_is_its_formula_with_its_conjugate_and_limits():
+    # The one table (dpm.generators) read by the Monte Carlo estimators, the
+    # quadrature and the landscapes: every record against f(t) written here,
+    # its conjugate against t f(1/t), and f'(inf) = lim f(t)/t, f(0+) numerically.
+    assert set(G.GENERATORS) == set(TABLE) | set(EXTRA)
     t = np.geomspace(1e-3, 1e3, 41)
-    for name, (f, *_rest) in quadrature.GENERATORS.items():
-        ours = D.GENERATORS[name](mg.Tensor(np.log(t))).data
-        np.testing.assert_allclose(ours, f(t), rtol=1e-10, atol=1e-14, err_msg=name)
+    for name, record in G.GENERATORS.items():
+        literal = (lambda u: TABLE[name](mg.Tensor(u)).data) if name in TABLE else EXTRA[name]
+        np.testing.assert_allclose(record.f_log(mg.Tensor(np.log(t))).data, literal(t),
+                                   rtol=1e-10, atol=1e-14, err_msg=name)
+        np.testing.assert_allclose(record.f(t).data, literal(t), rtol=1e-10, atol=1e-14)
+        conjugate = G.GENERATORS[record.conjugate]
+        np.testing.assert_allclose(conjugate.f_log(mg.Tensor(np.log(t))).data,
+                                   t * literal(1 / t), rtol=1e-9, atol=1e-13, err_msg=name)
+        for limit, at in ((record.f_at_infinity, lambda u: literal(np.array([u]))[0] * (1 / u)),
+                          (record.f_at_zero, lambda u: literal(np.array([1 / u]))[0])):
+            if np.isinf(limit):   # log-slow growth at least: above 100 at 1e100
+                assert limit > 0 and at(1e100) > 100, (name, limit, at(1e100))
+            else:
+                assert abs(at(1e12) - limit) <= 1e-4, (name, limit, at(1e12))
+        assert record.f(np.array([0.0])).data[0] == record.f_at_zero
+
+
+@pytest.mark.claim("K5", "K6")
+def test_f_divergence_with_the_js_generator_is_the_jensen_shannon_divergence():
+    p, q = Normal(0.0, 1.0), Normal(1.0, 1.5)
+    estimate = D.f_divergence(p, q, "js", 20_000, np.random.default_rng(12))
+    assert_within_5se(estimate, quadrature.js(p, q))
 
 
 @pytest.mark.claim("K6")

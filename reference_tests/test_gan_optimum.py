@@ -15,8 +15,10 @@ from minigrad.nn import Linear
 from minigrad.optim import SGD, Adam
 from dpm.distributions import Laplace, MultivariateNormal, Normal, Uniform
 from dpm.distributions.mixture import GaussianMixture
+from dpm.montecarlo import Estimate
+from dpm.quadrature import adaptive_gauss_legendre
 from dpm.models.gan import (
-    adaptive_gauss_legendre, discriminator_loss_from_logits, optimal_discriminator,
+    discriminator_loss_from_logits, optimal_discriminator,
     train_discriminator, value)
 
 LOG_4 = np.log(4.0)
@@ -66,10 +68,10 @@ PAIRS = {
 def test_value_at_optimal_discriminator_is_two_jsd_minus_log4(name):
     p, p_g, p_pdf, q_pdf, modes = PAIRS[name]
     result = value(p, p_g, optimal_discriminator(p, p_g))
-    assert result.method == "quadrature"
+    assert isinstance(result, float)
     expected = 2.0 * jsd_by_quad(p_pdf, q_pdf, points=modes) - LOG_4
-    assert abs(result.estimate - expected) <= 1e-9
-    assert result.estimate > -LOG_4
+    assert abs(result - expected) <= 1e-9
+    assert result > -LOG_4
 
 
 @pytest.mark.claim("G2", "G1")
@@ -78,17 +80,17 @@ def test_equal_laws_give_minus_log4_and_one_half():
         d_star = optimal_discriminator(p, p)
         grid = np.linspace(-6.0, 6.0, 101)
         np.testing.assert_array_equal(d_star(grid).data, 0.5)
-        assert abs(value(p, p, d_star).estimate + LOG_4) <= 1e-12
+        assert abs(value(p, p, d_star) + LOG_4) <= 1e-12
 
 
 @pytest.mark.claim("G2")
 def test_disjoint_supports_give_jsd_log2_and_value_zero():
     # JSD = log 2, so V(G, D*) = 2 log 2 - log 4 = 0 (lecture 001: disjoint supports).
     p, p_g = Uniform(0.0, 1.0), Uniform(2.0, 3.0)
-    assert abs(value(p, p_g, optimal_discriminator(p, p_g)).estimate) <= 1e-12
+    assert abs(value(p, p_g, optimal_discriminator(p, p_g))) <= 1e-12
     # Half overlap: JSD = 1/2 log 2, V = log 2 - log 4 = -log 2.
     p_g = Uniform(0.5, 1.5)
-    assert abs(value(p, p_g, optimal_discriminator(p, p_g)).estimate + np.log(2.0)) <= 1e-12
+    assert abs(value(p, p_g, optimal_discriminator(p, p_g)) + np.log(2.0)) <= 1e-12
     # Outside both supports D* is 1/2, not NaN.
     assert optimal_discriminator(p, p_g)(np.array([-1.0, 5.0])).data.tolist() == [0.5, 0.5]
 
@@ -97,19 +99,19 @@ def test_disjoint_supports_give_jsd_log2_and_value_zero():
 def test_optimal_discriminator_maximises_the_value():
     p, p_g = Normal(0.0, 1.0), GaussianMixture(*MIXTURE)
     d_star = optimal_discriminator(p, p_g)
-    best = value(p, p_g, d_star).estimate
+    best = value(p, p_g, d_star)
     for bump in (lambda x: 0.3 + 0 * x, lambda x: -0.2 * x, lambda x: 0.5 * np.sin(2 * x)):
         perturbed = value(p, p_g, lambda x, bump=bump: d_star.logit(x).data + bump(x), logits=True)
-        assert perturbed.estimate < best - 1e-6
+        assert perturbed < best - 1e-6
     # Given as probabilities, D* rounds to exactly 1 far in the tail where
     # p_g > 0 (logit > 37), so log(1 - D) = -inf there: V = -inf, as it is for
     # that D. Logits keep it exact, hence D* is evaluated through its logit.
-    assert value(p, p_g, lambda x: d_star(x).data).estimate == -np.inf
+    assert value(p, p_g, lambda x: d_star(x).data) == -np.inf
     # With a bounded log-ratio (two Laplace laws: |logit| <= 1) both agree.
     p, p_g = Laplace(0.0, 1.0), Laplace(1.0, 1.0)
     d_star = optimal_discriminator(p, p_g)
     as_probs = value(p, p_g, lambda x: d_star(x).data)
-    assert abs(as_probs.estimate - value(p, p_g, d_star).estimate) <= 1e-9
+    assert abs(as_probs - value(p, p_g, d_star)) <= 1e-9
 
 
 @pytest.mark.claim("G2")
@@ -117,25 +119,26 @@ def test_monte_carlo_value_matches_quadrature_in_1d_and_2d():
     rng = np.random.default_rng(42)
     p, p_g = Normal(0.0, 1.0), GaussianMixture(*MIXTURE)
     d_star = optimal_discriminator(p, p_g)
-    exact = value(p, p_g, d_star).estimate
+    exact = value(p, p_g, d_star)
     mc = value(p, p_g, d_star, n=50_000, rng=rng)
-    assert mc.method == "monte carlo" and abs(mc.estimate - exact) <= 5 * mc.error
+    assert isinstance(mc, Estimate) and mc.n == 50_000
+    assert abs(float(mc) - exact) <= 5 * mc.stderr
     # 2-D: a shift along the first axis only, so JSD is that of the first marginals.
     p2 = MultivariateNormal(np.zeros(2), np.eye(2))
     g2 = MultivariateNormal(np.array([1.2, 0.0]), np.eye(2))
     mc2 = value(p2, g2, optimal_discriminator(p2, g2), n=50_000, rng=rng)
     expected = 2 * jsd_by_quad(stats.norm(0, 1).pdf, stats.norm(1.2, 1).pdf, points=(0, 1.2)) \
         - LOG_4
-    assert abs(mc2.estimate - expected) <= 5 * mc2.error
+    assert abs(float(mc2) - expected) <= 5 * mc2.stderr
     with pytest.raises(ValueError, match="pass n for Monte Carlo"):
         value(p2, g2, optimal_discriminator(p2, g2))
 
 
 def test_monte_carlo_error_matches_the_spread_of_replicas():
-    """The test above trusts ``error``; here it is checked independently.
+    """The test above trusts ``stderr``; here it is checked independently.
 
     Over R independent replicas the sample variance of the estimates over the
-    mean reported error^2 (each unbiased for Var / n) is about
+    mean reported stderr^2 (each unbiased for Var / n) is about
     chi-square(R - 1) / (R - 1); the bounds are its 1e-6 quantiles.
     """
     p, p_g = Normal(0.0, 1.0), GaussianMixture(*MIXTURE)
@@ -143,8 +146,8 @@ def test_monte_carlo_error_matches_the_spread_of_replicas():
     rng = np.random.default_rng(43)
     replicas = 300
     runs = [value(p, p_g, d_star, n=200, rng=rng) for _ in range(replicas)]
-    estimates = np.array([r.estimate for r in runs])
-    ratio = estimates.var(ddof=1) / np.mean([r.error ** 2 for r in runs])
+    estimates = np.array([float(r) for r in runs])
+    ratio = estimates.var(ddof=1) / np.mean([r.stderr ** 2 for r in runs])
     low, high = stats.chi2.ppf([1e-6, 1 - 1e-6], replicas - 1) / (replicas - 1)
     assert low <= ratio <= high, (ratio, low, high)
 
@@ -233,13 +236,13 @@ def test_value_handles_certain_discriminators_and_bad_input():
     p, p_g = Normal(0.0, 1.0), Normal(1.0, 1.0)
     # D = 0 where P has mass: log D = -inf, so V = -inf (not NaN).
     zero = value(p, p_g, lambda x: np.where(np.asarray(x) > 0, 0.0, 0.5))
-    assert zero.estimate == -np.inf
+    assert zero == -np.inf
     mc = value(p, p_g, lambda x: np.where(np.asarray(x) > 0, 0.0, 0.5), n=100,
                rng=np.random.default_rng(0))
-    assert mc.estimate == -np.inf and mc.error == np.inf
+    assert float(mc) == -np.inf and np.isnan(mc.stderr)
     # Huge logits: log(1 - sigmoid(l)) from log_sigmoid(-l) stays finite.
     big = value(p, p_g, lambda x: 40.0 + 0 * np.asarray(x), logits=True)
-    assert np.isfinite(big.estimate) and abs(big.estimate - (-40.0)) <= 1e-9
+    assert np.isfinite(big) and abs(big - (-40.0)) <= 1e-9
     with pytest.raises(ValueError, match=r"probabilities in \[0, 1\]"):
         value(p, p_g, lambda x: 2.0 + 0 * np.asarray(x))
     with pytest.raises(ValueError, match="n must be an integer"):

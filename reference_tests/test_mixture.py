@@ -19,7 +19,7 @@ from scipy import integrate
 import minigrad as mg
 from minigrad import Tensor
 from minigrad._numba import NUMBA_ENABLED
-from dpm import _mixture_kernels as mk
+from dpm.kernels import mixture as mk
 from dpm.distributions import GaussianMixture
 from dpm.distributions.mixture import monte_carlo_kl_to_normal
 
@@ -173,8 +173,9 @@ def test_monte_carlo_kl_to_normal_matches_quadrature():
         return float(np.exp(log_p) * (log_p - st.norm.logpdf(x, q_loc, q_scale)))
     exact = integrate.quad(integrand, -30, 30, points=list(MU3), limit=200)[0]
     n = 200_000
-    estimate, stderr = monte_carlo_kl_to_normal(dist, q_loc, q_scale, n,
-                                                np.random.default_rng(5))
+    result = monte_carlo_kl_to_normal(dist, q_loc, q_scale, n, np.random.default_rng(5))
+    assert result.n == n and result.shape == ()
+    estimate, stderr = float(result), result.stderr
     assert abs(estimate - exact) <= 5 * stderr
     assert stderr < 0.01
     # The standard error itself, against the exact sd of one log-ratio (quadrature of its

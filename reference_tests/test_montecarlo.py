@@ -19,7 +19,7 @@ import minigrad as mg
 from minigrad import Tensor
 from dpm.distributions import Bernoulli, Categorical, Normal
 from dpm.montecarlo import (
-    check_sample_size, compare_gradient_estimators, expectation, pathwise_gradient,
+    Estimate, check_sample_size, compare_gradient_estimators, expectation, pathwise_gradient,
     score_function_gradient)
 
 
@@ -72,7 +72,9 @@ def test_expectation_is_within_five_standard_errors_and_shrinks_as_one_over_root
     assert variance == pytest.approx(4 * mu ** 2 * s ** 2 + 2 * s ** 4, rel=1e-8)
     rng = np.random.default_rng(2024)
     for n in (100, 1_000, 10_000, 100_000, 1_000_000):
-        estimate, stderr = expectation(square, Normal(mu, s), n, rng)
+        result = expectation(square, Normal(mu, s), n, rng)
+        assert isinstance(result, Estimate) and result.n == n
+        estimate, stderr = float(result), result.stderr
         assert abs(estimate - truth) <= 5 * stderr, (n, estimate, stderr)
         # stderr * sqrt(n) is the sample sd of X^2; by the delta method its own sd is
         # sqrt(mu_4 - sigma^4) / (2 sigma sqrt(n)): it must stay at sigma within 5 of those.
@@ -81,8 +83,8 @@ def test_expectation_is_within_five_standard_errors_and_shrinks_as_one_over_root
 
 def test_expectation_of_vector_functions_and_bad_arguments():
     rng = np.random.default_rng(1)
-    estimate, stderr = expectation(lambda x: np.stack([x, x ** 2], axis=1), Normal(0.5, 1.0),
-                                   50_000, rng)
+    result = expectation(lambda x: np.stack([x, x ** 2], axis=1), Normal(0.5, 1.0), 50_000, rng)
+    estimate, stderr = result.data, result.stderr
     assert estimate.shape == (2,) and stderr.shape == (2,)
     assert np.all(np.abs(estimate - [0.5, 1.25]) <= 5 * stderr)
     with pytest.raises(ValueError, match="n must be"):
@@ -220,3 +222,30 @@ def test_sample_size_must_be_a_whole_number_of_at_least_two(n):
 
 def test_sample_size_accepts_whole_floats_and_numpy_integers():
     assert check_sample_size(10.0) == 10 and check_sample_size(np.int64(7)) == 7
+
+
+def test_expectation_keeps_the_graph_of_a_tensor_valued_f():
+    # E[(x - w)^2] for X ~ N(0.5, 1): d/dw = 2 (w - 0.5) exactly in expectation, and
+    # per draw 2 (w - x): the Estimate's backward gives the mean of those, the sample
+    # version of the closed form, within 5 standard errors of 2 (w - 0.5).
+    w = Tensor(np.array(1.25), requires_grad=True)
+    rng = np.random.default_rng(3)
+    result = expectation(lambda x: (Tensor(x) - w) ** 2, Normal(0.5, 1.0), 20_000, rng)
+    result.backward()
+    assert abs(w.grad - 2 * (1.25 - 0.5)) <= 5 * 2 / np.sqrt(20_000)
+    assert abs(float(result) - (0.75 ** 2 + 1.0)) <= 5 * result.stderr
+
+
+def test_estimate_is_its_own_vertex_of_the_graph():
+    # from_tensor must not share the value's node: using both in one expression
+    # counts each once (d/dx (v + e) = 2 dv/dx), and higher order passes through.
+    x = Tensor(np.array(0.3), requires_grad=True)
+    value = x * x * x
+    e = Estimate.from_tensor(value, 0.1, 10)
+    assert e._node is not value._node and isinstance(e, Estimate)
+    (first,) = mg.gradients(value + e, [x], create_graph=True)
+    assert float(first) == pytest.approx(2 * 3 * 0.3 ** 2, rel=1e-14)
+    (second,) = mg.gradients(first, [x])
+    assert float(second) == pytest.approx(2 * 6 * 0.3, rel=1e-14)
+    with pytest.raises(ValueError, match="stderr must have the value's shape"):
+        Estimate.from_tensor(Tensor(np.zeros(3)), np.zeros(2), 10)

@@ -316,3 +316,41 @@ def test_quadrature_on_separated_mixtures_reduces_to_the_weights():
     assert close(quadrature.entropy(p), entropy, rtol=1e-8)
     tv_weights = 0.5 * float(np.abs(WEIGHTS_P - WEIGHTS_Q).sum())
     assert close(quadrature.f_divergence(p, q, "total_variation"), tv_weights, rtol=1e-8)
+
+
+# ------------------------------------------ laws without a mean: landmarks at location and scale
+def test_laws_far_from_zero_without_a_mean():
+    # #14.4: breakpoints at the location and scale, not only at means (a Cauchy
+    # has none). KL(Cauchy(m, a) || Cauchy(m, b)) = log((a + b)^2 / (4 a b))
+    # (Chyzak and Nielsen 2019), entropy log(4 pi scale), JS against scipy.quad
+    # on scipy densities split at the common location.
+    assert close(quadrature.kl(Cauchy(1e4, 1.0), Cauchy(1e4, 2.0)), np.log(9 / 8), rtol=1e-9)
+    assert close(quadrature.entropy(Cauchy(1000.0, 0.01)), np.log(4 * np.pi * 0.01), rtol=1e-9)
+    p, q = stats.cauchy(1e4, 1.0), stats.cauchy(1e4, 2.0)
+
+    def js_integrand(x):
+        lp, lq = p.logpdf(x), q.logpdf(x)
+        lm = np.logaddexp(lp, lq) - LOG2
+        return 0.5 * (np.exp(lp) * (lp - lm) + np.exp(lq) * (lq - lm))
+    expected = quad_real(js_integrand, [1e4 + k for k in (-1e3, -30, -3, 0, 3, 30, 1e3)])
+    assert close(quadrature.js(Cauchy(1e4, 1.0), Cauchy(1e4, 2.0)), expected, rtol=1e-8)
+
+
+def test_mixture_with_unequal_scales_against_a_wide_normal():
+    # #14.5's pair: log p switches between the components near x = 15.4 over a
+    # width of about 0.05, far outside both components' bulk; the landmarks put
+    # breakpoints at that crossing. Reference: scipy.quad on scipy densities with
+    # the crossing located here by brentq.
+    from scipy.optimize import brentq
+    mix = GaussianMixture([0.3, 0.7], [-7.3, 7.3], [1.4, 0.5])
+    a = lambda x: np.log(0.3) + stats.norm.logpdf(x, -7.3, 1.4)  # noqa: E731
+    b = lambda x: np.log(0.7) + stats.norm.logpdf(x, 7.3, 0.5)   # noqa: E731
+    cross = brentq(lambda x: a(x) - b(x), 9.0, 30.0)
+    q = stats.norm(0.0, 20.0)
+
+    def integrand(x):
+        lq, lp = q.logpdf(x), np.logaddexp(a(x), b(x))
+        return np.exp(lq) * (lq - lp)
+    expected = quad_real(integrand, [-7.3, 0.0, 7.3, cross - 0.3, cross, cross + 0.3])
+    assert close(expected, 104.4755895, rtol=1e-9)
+    assert close(quadrature.kl(Normal(0.0, 20.0), mix), expected, rtol=1e-11)

@@ -2,7 +2,7 @@
 
 Oracles: the exact EMD (Sinkhorn's cost tends to it as reg falls, within
 reg log(n m)), the plan's marginals, scaling of the total mass; the Numba
-kernels of dpm/_transport_kernels.py against their NumPy twins, on random
+kernels of dpm/kernels/transport.py against their NumPy twins, on random
 problems and on inputs aimed at the kernels' edges (row lengths around their
 8 lanes and 64-column blocks, tied maxima, exponentials that underflow).
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dpm import _transport_kernels as kernels
+from dpm.kernels import transport as kernels
 from dpm.wasserstein import emd, sinkhorn
 from reference_tests._transport_cases import random_problem
 
@@ -141,3 +141,68 @@ def test_sinkhorn_kernel_matches_numpy_twin_at_its_edges(n, m):
     np.testing.assert_allclose(g1, g2, rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(kernels.transport_cost_numba(cost, f1, g1, 0.01),
                                kernels.transport_cost_numpy(cost, f1, g1, 0.01), rtol=1e-12)
+
+
+def three_by_four():
+    """The masses of test_emd's lecture 3-by-4 example (004, III.1), unit-scale costs."""
+    from dpm.wasserstein import cost_matrix
+    x = np.array([[0.0, 0.0], [1.0, 2.0], [3.0, 0.5]])
+    y = np.array([[0.5, 1.0], [2.0, 2.0], [3.0, -1.0], [-1.0, 0.5]])
+    return np.array([0.5, 0.3, 0.2]), np.array([0.1, 0.4, 0.3, 0.2]), cost_matrix(x, y)
+
+
+def test_sinkhorn_small_reg_converges_by_epsilon_scaling_and_tends_to_emd():
+    # #8.7: reg 1e-3 on the 3 x 4 problem converges within the default n_iter
+    # (no warning), and as reg -> 0 the cost falls to emd's within reg log(nm).
+    import warnings
+    a, b, cost = three_by_four()
+    exact, _ = emd(a, b, cost)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        values = [sinkhorn(a, b, cost, reg) for reg in (1e-1, 1e-2, 1e-3, 1e-4)]
+    for reg, value in zip((1e-1, 1e-2, 1e-3, 1e-4), values):
+        assert -1e-9 <= value - exact <= reg * np.log(12) + 1e-9, (reg, value, exact)
+    assert values[-1] - exact <= 1e-6
+
+
+@pytest.mark.parametrize("reg", [0.5, 0.05])
+def test_sinkhorn_scaling_and_log_paths_agree(reg):
+    # The multiplicative path (chosen at these regs: spread / reg <= 200) and the
+    # log domain solve the same problem: the same cost and plan to the tolerance.
+    rng = np.random.default_rng(44)
+    a, b, cost = random_problem(rng, 40, 30)
+    value_s, plan_s = sinkhorn(a, b, cost, reg, n_iter=20_000, tol=1e-12, return_plan=True,
+                               method="scaling")
+    value_l, plan_l = sinkhorn(a, b, cost, reg, n_iter=20_000, tol=1e-12, return_plan=True,
+                               method="log")
+    assert value_s == pytest.approx(value_l, rel=1e-9)
+    np.testing.assert_allclose(plan_s, plan_l, atol=1e-11)
+    np.testing.assert_allclose(plan_s.sum(axis=0), b, atol=1e-12)
+    with pytest.raises(ValueError, match="method"):
+        sinkhorn(a, b, cost, reg, method="sinkhorn_knopp")
+
+
+def test_gibbs_kernel_matches_numpy_twin():
+    rng = np.random.default_rng(45)
+    cost = rng.random((37, 70)) * 3.0
+    ours, twin = np.empty(cost.shape), np.empty(cost.shape)
+    kernels.gibbs_kernel_numba(cost, 0.1, 0.05, ours)
+    kernels.gibbs_kernel_numpy(cost, 0.1, 0.05, twin)
+    np.testing.assert_allclose(ours, twin, rtol=5e-16 * 4, atol=1e-300)
+
+
+@pytest.mark.skipif(not kernels.NUMBA_ENABLED, reason="Numba off: sinkhorn runs the twin")
+@pytest.mark.parametrize("n, m", [(5, 3), (150, 97)])
+def test_sinkhorn_scaling_kernel_matches_numpy_twin(n, m):
+    rng = np.random.default_rng(46)
+    a, b, cost = random_problem(rng, n, m)
+    kernel = np.exp(-cost / 0.3)
+    runs = []
+    for sweeps in (kernels.sinkhorn_scaling_numba, kernels.sinkhorn_scaling_numpy):
+        u, v = np.zeros(n), np.ones(m)
+        done, error = sweeps(kernel, a, b, u, v, 40, 0.0)
+        runs.append((u, v, done, error))
+    (u1, v1, d1, e1), (u2, v2, d2, e2) = runs
+    assert d1 == d2 == 40 and e1 == pytest.approx(e2, rel=1e-8, abs=1e-15)
+    np.testing.assert_allclose(u1, u2, rtol=1e-12)
+    np.testing.assert_allclose(v1, v2, rtol=1e-12)

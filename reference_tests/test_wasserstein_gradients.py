@@ -56,3 +56,21 @@ def test_wasserstein_1d_tensor_gradient_matches_finite_differences(p):
     numeric = np.array([(wasserstein_1d(x + eps * e, y, p=p) - wasserstein_1d(x - eps * e, y, p=p)) / (2 * eps)
                         for e in np.eye(12)])
     np.testing.assert_allclose(samples.grad, numeric, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.claim("W3")
+def test_w2_gradient_at_identical_samples_is_zero_not_nan():
+    # #14.13: W_2 = sqrt(mean gap^2) has no derivative at gap 0; 0 is a valid
+    # subgradient (W_2 >= 0 is at its minimum), and away from 0 it is the
+    # analytic (x_(k) - y_(k)) / (n W_2).
+    from minigrad import Tensor
+    points = np.array([0.3, -1.2, 2.0, 0.7])
+    x = Tensor(points.copy(), requires_grad=True)
+    w2 = wasserstein_1d(x, points, p=2)
+    w2.backward()
+    assert float(w2) == 0.0 and np.all(x.grad == 0.0)
+    x = Tensor(points + 0.5, requires_grad=True)
+    w2 = wasserstein_1d(x, points, p=2)
+    w2.backward()
+    assert float(w2) == pytest.approx(0.5, rel=1e-14)
+    np.testing.assert_allclose(x.grad, 0.5 / (4 * 0.5), rtol=1e-14)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from demos.benchmark._timing import row
-from dpm import _landscape_kernels as kernels
+from dpm.kernels import landscape as kernels
 from dpm.distributions import GaussianMixture
 from dpm.landscape import _monte_carlo_arguments
 

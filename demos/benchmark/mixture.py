@@ -3,7 +3,7 @@
 Rows, on 1,000,000 points (100,000 with --quick) of a 1-D mixture against a
 Normal q:
 - K = 16 and K = 2: the fused Numba kernel
-  ``dpm._mixture_kernels.mixture_normal_log_ratio_numba`` against its
+  ``dpm.kernels.mixture.mixture_normal_log_ratio_numba`` against its
   vectorized NumPy twin (target >= 5x at K = 16), against scipy.stats
   (log of the weighted sum of norm.pdf, minus norm.logpdf), and against
   PyTorch's MixtureSameFamily when PyTorch happens to be installed;
@@ -17,7 +17,7 @@ import numpy as np
 import scipy.stats
 
 from demos.benchmark._timing import row, torch_or_none
-from dpm import _mixture_kernels as mk
+from dpm.kernels import mixture as mk
 
 
 def _problem(rng, n, K, d=None):

@@ -20,7 +20,7 @@ Moments by the laws of total expectation and variance (per coordinate):
 
 How log_prob is computed: when no gradient is needed (no parameter and no x
 requires grad, or inside ``minigrad.no_grad``), by the fused Numba kernel of
-``dpm._mixture_kernels`` (no (N x K) temporary); otherwise through minigrad
+``dpm.kernels.mixture`` (no (N x K) temporary); otherwise through minigrad
 primitives (logsumexp over a (..., K) array), so gradients reach the weights,
 locs and scales. Sampling is ancestral (z first, then x | z), not
 reparameterizable in z: ``has_rsample`` is False.
@@ -32,10 +32,11 @@ import numpy as np
 import minigrad as mg
 from minigrad import Tensor
 from minigrad.autodiff import STATE
-from dpm import _mixture_kernels as kernels
+from dpm.kernels import mixture as kernels
 from dpm.distributions.base import (
     Distribution, _show, as_param, as_shape, as_value, positive_param, real, resolve_rng)
 from dpm.distributions.categorical import Categorical, check_probs, log_of_probs
+from dpm.montecarlo import Estimate, check_sample_size
 
 HALF_LOG_2PI = kernels.HALF_LOG_2PI
 
@@ -148,16 +149,16 @@ def monte_carlo_kl_to_normal(p, q_loc, q_scale, n, rng):
 
     Unbiased; its standard error is sqrt(sample variance / n). ``p`` is a
     GaussianMixture; the integrand runs in one fused pass (Numba kernel, no N x K
-    array). Returns (estimate, standard error) as floats.
+    array). Returns a ``dpm.montecarlo.Estimate`` (a scalar, no graph).
     """
     if not isinstance(p, GaussianMixture):
         raise TypeError(f"p must be a GaussianMixture, got {type(p).__name__}")
-    if int(n) < 2:
-        raise ValueError(f"n must be >= 2 for a standard error, got {n}")
+    n = check_sample_size(n)
     q_scale = np.asarray(getattr(q_scale, "data", q_scale), dtype=np.float64)
     if not np.all(q_scale > 0):
         raise ValueError(f"q_scale must be > 0, got {_show(q_scale)}")
-    x = p.sample((int(n),), rng)
-    return kernels.mixture_normal_log_ratio_stats(
+    x = p.sample((n,), rng)
+    estimate, stderr = kernels.mixture_normal_log_ratio_stats(
         x, p.weights.data, p.locs.data, p.scales.data,
         np.asarray(getattr(q_loc, "data", q_loc), dtype=np.float64), q_scale)
+    return Estimate.from_tensor(estimate, stderr, n)

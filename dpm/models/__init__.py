@@ -5,6 +5,6 @@
 trainer, and sample-based metrics (G3-G8); see ``dpm/models/gan/__init__.py``.
 """
 from dpm.models.gan import (  # noqa: F401
-    GANTrainer, OptimalDiscriminator, ValueEstimate, discriminator_loss,
-    discriminator_loss_from_logits, generator_loss, gradient_penalty, optimal_discriminator,
+    GANTrainer, OptimalDiscriminator, discriminator_loss, discriminator_loss_from_logits,
+    generator_loss, gradient_penalty, optimal_discriminator,
     train_discriminator, value)

@@ -12,7 +12,7 @@
 - ``kde``: a Gaussian KDE and the noisy mixture of G7.
 """
 from dpm.models.gan.optimum import (  # noqa: F401
-    LOG_4, OptimalDiscriminator, ValueEstimate, adaptive_gauss_legendre,
+    LOG_4, OptimalDiscriminator,
     discriminator_loss_from_logits, optimal_discriminator, train_discriminator, value)
 from dpm.models.gan.losses import (  # noqa: F401
     KINDS, LSGAN_TARGETS, PEARSON_TARGETS, discriminator_loss, generator_logit_gradient,

@@ -23,20 +23,19 @@ Numerics: a discriminator is best given by its logit l (D = sigmoid(l)); then
 log D = log_sigmoid(l) and log(1 - D) = log_sigmoid(-l), exact even where
 sigmoid(l) rounds to 0 or 1 (never log(sigmoid(l))).
 
-Later this module grows the training losses (minimax, non-saturating, least
-squares, Wasserstein), gradient penalty and weight clipping; they share
-``discriminator_loss_from_logits`` and ``train_discriminator``.
+The 1-D integrals are ``dpm.quadrature``'s (``adaptive_gauss_legendre`` on
+its breakpoints); by Monte Carlo V is a ``dpm.montecarlo.Estimate``.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
-from scipy import integrate
 
 import minigrad as mg
 from minigrad import Tensor, as_tensor
+from dpm import quadrature
 from dpm.distributions.base import resolve_rng
+from dpm.montecarlo import Estimate, check_sample_size
+from dpm.quadrature import adaptive_gauss_legendre
 
 LOG_4 = float(np.log(4.0))
 
@@ -78,18 +77,6 @@ def optimal_discriminator(p_data, p_model):
     return OptimalDiscriminator(p_data, p_model)
 
 
-class ValueEstimate(NamedTuple):
-    """V(G, D) and how sure we are of it.
-
-    ``error``: the standard error for Monte Carlo; for quadrature, the
-    integrator's estimate of its absolute error. ``method``: "quadrature" or
-    "monte carlo".
-    """
-    estimate: float
-    error: float
-    method: str
-
-
 def _log_d_pair(D, x, logits):
     """(log D(x), log(1 - D(x))) as ndarrays of shape (m,), from logits when possible."""
     if isinstance(D, OptimalDiscriminator):
@@ -118,46 +105,23 @@ def _is_one_dimensional(dist):
     return tuple(dist.event_shape) == () and tuple(dist.batch_shape) == ()
 
 
-def _landmarks(dist):
-    """Points where a 1-D density does its work: modes and a few widths around them."""
-    centres, widths = [], []
-    for loc_name, scale_name in (("locs", "scales"), ("loc", "scale")):
-        if hasattr(dist, loc_name) and hasattr(dist, scale_name):
-            loc, scale = (getattr(dist, name) for name in (loc_name, scale_name))
-            loc = np.ravel(np.asarray(getattr(loc, "data", loc), dtype=float))
-            scale = np.ravel(np.asarray(getattr(scale, "data", scale), dtype=float))
-            loc, scale = np.broadcast_arrays(loc, scale)
-            centres.extend(loc), widths.extend(scale)
-            break
-    else:
-        try:
-            centres.append(float(np.asarray(getattr(dist.mean, "data", dist.mean))))
-            widths.append(float(np.asarray(getattr(dist.stddev, "data", dist.stddev))))
-        except (NotImplementedError, TypeError, ValueError):
-            pass
-    points = [c + k * w for c, w in zip(centres, widths) if np.isfinite(c) and np.isfinite(w)
-              for k in (-8.0, -3.0, 0.0, 3.0, 8.0)]
-    for end in (dist.support.low, dist.support.high):
-        if np.isfinite(end):
-            points.append(float(end))
-    return points
-
-
 def value(p_data, p_model, D, n=None, rng=None, logits=False, points=None):
     """V(G, D) = E_P[log D(x)] + E_{P_g}[log(1 - D(x))] for a fixed discriminator D (G2).
 
     D: a callable on points x of shape (m,) + event_shape returning D(x)
     (probabilities) or, with ``logits=True``, the logit l(x) (shape (m,) or
     (m, 1)); ``optimal_discriminator(...)`` is evaluated through its logit.
-    1-D laws with ``n=None``: adaptive quadrature of
+    1-D laws with ``n=None``: a float, by adaptive quadrature of
     p log D + p_g log(1 - D) over the union of the supports, split at the
-    modes and a few scales around them (``points`` adds breakpoints), with
-    0 log 0 = 0 where a density vanishes (``adaptive_gauss_legendre``,
+    laws' landmarks (``points`` adds breakpoints), with 0 log 0 = 0 where a
+    density vanishes (``dpm.quadrature.adaptive_gauss_legendre``,
     vectorized: one log_prob call per round, not one per point). Otherwise
-    Monte Carlo with ``n`` draws from each law (``rng`` a numpy Generator) and standard error
-    sqrt(Var[log D]/n + Var[log(1 - D)]/n). V is -inf when D gives 0 to a
-    point P can draw (or 1 to one P_g can draw); then ``error`` is inf.
-    Returns ValueEstimate(estimate, error, method).
+    an ``Estimate`` by Monte Carlo with ``n`` draws from each law (``rng`` a
+    numpy Generator): per-pair values log D(x_i) + log(1 - D(y_i)), x_i ~ P
+    and y_i ~ P_g independent, so the standard error is
+    sqrt((Var[log D] + Var[log(1 - D)]) / n). V is -inf when D gives 0 to a
+    point P can draw (or 1 to one P_g can draw); the Estimate's stderr is
+    then NaN.
     """
     if n is None:
         if not (_is_one_dimensional(p_data) and _is_one_dimensional(p_model)):
@@ -165,24 +129,18 @@ def value(p_data, p_model, D, n=None, rng=None, logits=False, points=None):
                              f"{p_data.event_shape} and {p_model.event_shape}: pass n for "
                              f"Monte Carlo")
         return _value_by_quadrature(p_data, p_model, D, logits, points)
-    if int(n) != n or n < 2:
-        raise ValueError(f"n must be an integer >= 2, got {n!r}")
-    rng = resolve_rng(rng)
-    log_d_real, _ = _log_d_pair(D, p_data.sample((int(n),), rng), logits)
-    _, log_one_minus_d_fake = _log_d_pair(D, p_model.sample((int(n),), rng), logits)
-    estimate = log_d_real.mean() + log_one_minus_d_fake.mean()
-    if not np.isfinite(estimate):
-        return ValueEstimate(float(estimate), float("inf"), "monte carlo")
-    error = np.sqrt((log_d_real.var(ddof=1) + log_one_minus_d_fake.var(ddof=1)) / n)
-    return ValueEstimate(float(estimate), float(error), "monte carlo")
+    n, rng = check_sample_size(n), resolve_rng(rng)
+    log_d_real, _ = _log_d_pair(D, p_data.sample((n,), rng), logits)
+    _, log_one_minus_d_fake = _log_d_pair(D, p_model.sample((n,), rng), logits)
+    return Estimate.from_draws(log_d_real + log_one_minus_d_fake)
 
 
 def _value_by_quadrature(p_data, p_model, D, logits, points):
     low = min(p_data.support.low, p_model.support.low)
     high = max(p_data.support.high, p_model.support.high)
-    breaks = _landmarks(p_data) + _landmarks(p_model) + list(points or []) + [0.0]
-    breaks = np.unique([b for b in breaks if low < b < high])
-    edges = np.concatenate([[low], breaks, [high]])
+    # 0 too: a hand-written D often switches there (np.where(x > 0, ...))
+    edges = quadrature.breakpoints([p_data, p_model], low, high,
+                                   points=list(points or []) + [0.0])
     # D* of these very laws: reuse the log-densities the integrand needs anyway.
     optimal = (isinstance(D, OptimalDiscriminator) and D.p_data is p_data
                and D.p_model is p_model)
@@ -202,8 +160,7 @@ def _value_by_quadrature(p_data, p_model, D, logits, points):
         return (_density_times_log(log_p, log_d)
                 + _density_times_log(log_pg, log_one_minus_d))
 
-    estimate, error = adaptive_gauss_legendre(integrand, edges)
-    return ValueEstimate(float(estimate), float(error), "quadrature")
+    return float(adaptive_gauss_legendre(integrand, edges)[0])
 
 
 def _density_times_log(log_density, log_term):
@@ -211,67 +168,6 @@ def _density_times_log(log_density, log_term):
         product = np.exp(log_density) * log_term
     product = np.where(np.isneginf(log_term), -np.inf, product)
     return np.where(np.isneginf(log_density), 0.0, product)
-
-
-_ORDERS = (20, 40)
-_RULES = [np.polynomial.legendre.leggauss(n) for n in _ORDERS]
-
-
-def adaptive_gauss_legendre(f, edges, tol=1e-12, max_rounds=60):
-    """int f(x) dx over [edges[0], edges[-1]], summed over the pieces between edges.
-
-    Ends may be infinite: [a, inf) becomes x = a + t / (1 - t), t in [0, 1)
-    (dx = dt / (1 - t)^2), and (-inf, b] likewise. Every interval gets a
-    20- and a 40-node Gauss-Legendre rule; |I_40 - I_20| (an over-estimate
-    of I_40's error for smooth f) must be below the interval's share of
-    ``tol``, or the interval is halved. ``f`` maps an ndarray of points to
-    an ndarray of values, so each round is one vectorized call (distributions'
-    log_prob and networks pay their overhead once, not per point as with
-    scipy.integrate.quad). Returns (integral, error estimate); -inf if f is
-    -inf anywhere it is evaluated.
-    """
-    edges = np.asarray(edges, dtype=float)
-    # Each interval: kind (0 finite, +1 right-infinite, -1 left-infinite), anchor, t-range, share.
-    kinds, anchors, lows, highs = [], [], [], []
-    for a, b in zip(edges[:-1], edges[1:]):
-        if np.isinf(a) and np.isinf(b):
-            raise ValueError("split (-inf, inf) at a finite point first")
-        if np.isinf(b):
-            kinds.append(1.0), anchors.append(a), lows.append(0.0), highs.append(1.0)
-        elif np.isinf(a):
-            kinds.append(-1.0), anchors.append(b), lows.append(0.0), highs.append(1.0)
-        elif b > a:
-            kinds.append(0.0), anchors.append(0.0), lows.append(a), highs.append(b)
-    kind, anchor, lo, hi = (np.array(v) for v in (kinds, anchors, lows, highs))
-    share = np.full(kind.size, 1.0 / max(kind.size, 1))
-    total, total_error = 0.0, 0.0
-    for _ in range(max_rounds):
-        if kind.size == 0:
-            break
-        half, mid = 0.5 * (hi - lo), 0.5 * (hi + lo)
-        nodes = np.concatenate([rule[0] for rule in _RULES])
-        t = mid[:, None] + half[:, None] * nodes
-        with np.errstate(divide="ignore", invalid="ignore"):  # t = 1 only on finite pieces
-            x = np.where(kind[:, None] == 0, t, anchor[:, None] + kind[:, None] * t / (1.0 - t))
-            jacobian = np.where(kind[:, None] == 0, 1.0, 1.0 / (1.0 - t) ** 2)
-        values = np.asarray(f(x.ravel()), dtype=float).reshape(x.shape)
-        if np.any(np.isneginf(values)):
-            return -np.inf, np.inf
-        weighted = values * jacobian * half[:, None]
-        coarse = weighted[:, :_ORDERS[0]] @ _RULES[0][1]
-        fine = weighted[:, _ORDERS[0]:] @ _RULES[1][1]
-        error = np.abs(fine - coarse)
-        done = error <= tol * share
-        total += fine[done].sum()
-        total_error += error[done].sum()
-        split = ~done
-        kind, anchor, share = (np.repeat(v[split], 2) for v in (kind, anchor, share / 2))
-        lo, hi = (np.column_stack([lo[split], mid[split]]).ravel(),
-                  np.column_stack([mid[split], hi[split]]).ravel())
-    else:
-        total += fine[split].sum()  # out of rounds: keep the best values and say how wrong
-        total_error += error[split].sum()
-    return total, total_error
 
 
 def discriminator_loss_from_logits(real_logits, fake_logits):

@@ -24,12 +24,12 @@ computed once: log p(x_i) at P's draws (forward KL and JSD need it at every
 grid point), a_i = log p(x_i) + 1/2 log(2 pi), h_j = -1/2 eps_j^2 - 1/2 log(2 pi)
 (so log q(mu + sigma eps_j) = h_j - log sigma), and the mixture's per-component
 constants c_k = log pi_k - log s_k - 1/2 log(2 pi) and 1/s_k
-(``dpm._mixture_kernels._prepare``). log sigma is added after the sum.
+(``dpm.kernels.mixture.prepare``). log sigma is added after the sum.
 
 The Numba kernels run in parallel over the rows of the grid (one sigma a
 row, prange), visit the samples a block of BLOCK at a time with per-row
 buffers (no grid x samples array), evaluate the mixture with the project's
-fused ``_block_log_prob_1d`` (two passes over K, vectorizable exp and log1p)
+fused ``block_log_prob_1d`` (two passes over K, vectorizable exp and log1p)
 and reduce each block by shifted sums: with S = the first sample's value,
 sum (v - S) and sum (v - S)^2 give the mean and variance without the
 cancellation of sum v^2 - n mean^2 (S is within a few sd of the mean).
@@ -44,7 +44,7 @@ import numpy as np
 
 from minigrad._numba import NUMBA_ENABLED, njit, prange
 from minigrad.kernels.exp_log import _exp_scalar, _log1p_scalar
-from dpm._mixture_kernels import HALF_LOG_2PI, _block_log_prob_1d, _log_prob_rows_numpy
+from dpm.kernels.mixture import HALF_LOG_2PI, block_log_prob_1d, log_prob_rows_numpy
 
 __all__ = ["forward_kl", "reverse_kl", "js", "forward_kl_numba", "reverse_kl_numba", "js_numba",
            "forward_kl_numpy", "reverse_kl_numpy", "js_numpy"]
@@ -153,7 +153,7 @@ def _reverse_kl_kernel(mus, sigmas, eps, h, const, locs, inv, out, se):
             for lo in range(0, n, BLOCK):
                 m = min(n, lo + BLOCK) - lo
                 _affine(eps[lo:lo + m], mus[c], sigmas[r], x[:m])
-                _block_log_prob_1d(x[:m], const, locs, inv, top[:m], total[:m], log_p[:m])
+                block_log_prob_1d(x[:m], const, locs, inv, top[:m], total[:m], log_p[:m])
                 _log_q_minus_log_p(h[lo:lo + m], log_sigma, log_p[:m], values[:m])
                 if lo == 0:
                     shift = values[0]
@@ -188,7 +188,7 @@ def _js_kernel(mus, sigmas, x_p, log_p_at_p, eps, h, const, locs, inv, out, se):
             for lo in range(0, n_q, BLOCK):
                 m = min(n_q, lo + BLOCK) - lo
                 _affine(eps[lo:lo + m], mus[c], sigmas[r], x[:m])
-                _block_log_prob_1d(x[:m], const, locs, inv, top[:m], total[:m], log_p[:m])
+                block_log_prob_1d(x[:m], const, locs, inv, top[:m], total[:m], log_p[:m])
                 for i in range(m):
                     log_q[i] = h[lo + i] - log_sigma
                 _minus_log_m(log_q[:m], log_p[:m], values[:m])
@@ -223,7 +223,7 @@ def _shifted_mean_se(values):
 
 
 def _mixture_log_prob_numpy(x, const, locs, inv):
-    flat = _log_prob_rows_numpy(x.reshape(-1, 1), const, locs[:, None], inv[:, None])
+    flat = log_prob_rows_numpy(x.reshape(-1, 1), const, locs[:, None], inv[:, None])
     return flat.reshape(x.shape)
 
 

@@ -1,6 +1,6 @@
 """The Kantorovich-Rubinstein critic: W1 from samples through the dual. Claim W2.
 
-Part of `dpm.wasserstein` (import it from there). Kantorovich-Rubinstein:
+Re-exported by `dpm.wasserstein`. Kantorovich-Rubinstein:
 
     W1(P, Q) = sup over 1-Lipschitz f of E_P f(X) - E_Q f(Y)
              = (1/K) sup over K-Lipschitz f of the same,
@@ -21,15 +21,18 @@ from typing import NamedTuple
 import numpy as np
 from scipy.spatial.distance import cdist
 
+from dpm.montecarlo import Estimate
+
 
 class KRCritic(NamedTuple):
     """Result of `kr_critic_w1` (values in the units of the samples)."""
-    w1: float           # mean h(x') - mean h(y') on the held-out points x', y' (see kr_critic_w1)
+    w1: Estimate        # mean h(x') - mean h(y') on the held-out points x', y' (see
+    #                     kr_critic_w1), stderr sqrt(var h(x') / n' + var h(y') / m'),
+    #                     n = min(n', m')
     critic: object      # minigrad.nn.MLP f acting on standardised points (see `standardise`)
     gap: float          # s (mean f(x') - mean f(y')) held out, s the standardising scale
     lipschitz: float    # f's Lipschitz constant K on the standardised training points
     #                     (gap / K is the lecture's form)
-    stderr: float       # standard error of w1: sqrt(var h(x') / n' + var h(y') / m'), held out
     standardise: tuple  # (centre, scale): the critic sees (point - centre) / scale
     w1_train: float     # mean h(x) - mean h(y) on the training points: in-sample, biased upward
 
@@ -134,7 +137,7 @@ def kr_critic_w1(x, y, hidden=(64, 64), steps=500, lr=1e-3, rng=None, penalty="g
     x (n,) or (n, d), y (m,) or (m, d): samples of P and Q, standardised by
     the pooled mean and one pooled scale s of the training points (W1 scales
     by s; results are scaled back). Returns
-    KRCritic(w1, critic, gap, lipschitz, stderr, standardise, w1_train).
+    KRCritic(w1, critic, gap, lipschitz, standardise, w1_train), w1 an Estimate.
     """
     import minigrad
     from minigrad import Tensor
@@ -211,8 +214,9 @@ def kr_critic_w1(x, y, hidden=(64, 64), steps=500, lr=1e-3, rng=None, penalty="g
     w1_train, w1, h_x, h_y = mean_gap(best)
     stderr = np.sqrt(h_x.var(ddof=1) / h_x.shape[0] + h_y.var(ddof=1) / h_y.shape[0])
     gap = values_test[:n_test].mean() - values_test[n_test:].mean()
-    return KRCritic(float(scale * w1), critic, float(scale * gap), lipschitz, float(scale * stderr),
-                    (centre, scale), float(scale * w1_train))
+    w1 = Estimate.from_tensor(scale * w1, scale * stderr, min(h_x.shape[0], h_y.shape[0]))
+    return KRCritic(w1, critic, float(scale * gap), lipschitz, (centre, scale),
+                    float(scale * w1_train))
 
 
 def _split(name, points, holdout, fresh, which, rng):

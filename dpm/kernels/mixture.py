@@ -49,7 +49,7 @@ INF = math.inf
 
 
 # ------------------------------------------------------------------ preparation
-def _prepare(x, weights, locs, scales):
+def prepare(x, weights, locs, scales):
     """Points as (N, d) and the hoisted (c_k, mu_k, 1/s_k) as contiguous float64.
 
     1-D mixture: locs (K,), x any shape (d = 1). Diagonal d-D: locs (K, d), x (..., d).
@@ -102,7 +102,7 @@ def _fix_special(x, top, out):
 
 
 @njit(cache=True, fastmath={"contract"}, error_model="numpy")
-def _block_log_prob_1d(x, const, locs, inv, top, total, out):
+def block_log_prob_1d(x, const, locs, inv, top, total, out):
     """out = log p(x) for a block of 1-D points x (a view); top, total: block buffers."""
     for i in range(x.size):
         top[i] = -INF
@@ -166,7 +166,7 @@ def _block(points, const, locs, inv, q_const, q_loc, q_inv, ratio, out):
     top, total = np.empty(n), np.empty(n)
     if points.shape[1] == 1:
         # (n, 1) -> (n,): a contiguous view, so the point loops are unit-stride
-        _block_log_prob_1d(points.reshape(-1), const, locs.reshape(-1), inv.reshape(-1),
+        block_log_prob_1d(points.reshape(-1), const, locs.reshape(-1), inv.reshape(-1),
                            top, total, out)
     else:
         _block_log_prob(points, const, locs, inv, top, total, out)
@@ -230,7 +230,7 @@ def _log_ratio_stats_kernel(points, const, locs, inv, q_const, q_loc, q_inv):
 
 
 # ------------------------------------------------------------------ NumPy twins
-def _log_prob_rows_numpy(points, const, locs, inv):
+def log_prob_rows_numpy(points, const, locs, inv):
     """The same log p(x) with (N, K) arrays: a_k for every point, max-shifted logsumexp."""
     if points.shape[1] == 1:                    # 1-D: (N, K) directly
         z = (points - locs[:, 0]) * inv[:, 0]
@@ -255,29 +255,29 @@ def _log_q_numpy(points, q_const, q_loc, q_inv):
 # ------------------------------------------------------------------ public API
 def mixture_log_prob_numba(x, weights, locs, scales):
     """log p(x) of the mixture (see the module), by the fused Numba kernel."""
-    points, const, locs, inv, out_shape = _prepare(x, weights, locs, scales)
+    points, const, locs, inv, out_shape = prepare(x, weights, locs, scales)
     empty = np.zeros(1)
     return _run(points, const, locs, inv, 0.0, empty, empty, False).reshape(out_shape)
 
 
 def mixture_log_prob_numpy(x, weights, locs, scales):
     """log p(x) of the mixture, vectorized NumPy (the twin of the Numba kernel)."""
-    points, const, locs, inv, out_shape = _prepare(x, weights, locs, scales)
-    return _log_prob_rows_numpy(points, const, locs, inv).reshape(out_shape)
+    points, const, locs, inv, out_shape = prepare(x, weights, locs, scales)
+    return log_prob_rows_numpy(points, const, locs, inv).reshape(out_shape)
 
 
 def mixture_normal_log_ratio_numba(x, weights, locs, scales, q_loc, q_scale):
     """log p(x) - log q(x) per point, p the mixture and q = Normal(q_loc, q_scale) (diagonal)."""
-    points, const, locs, inv, out_shape = _prepare(x, weights, locs, scales)
+    points, const, locs, inv, out_shape = prepare(x, weights, locs, scales)
     q_const, q_loc, q_inv = _normal_terms(q_loc, q_scale, points.shape[1])
     return _run(points, const, locs, inv, q_const, q_loc, q_inv, True).reshape(out_shape)
 
 
 def mixture_normal_log_ratio_numpy(x, weights, locs, scales, q_loc, q_scale):
     """log p(x) - log q(x) per point, vectorized NumPy twin."""
-    points, const, locs, inv, out_shape = _prepare(x, weights, locs, scales)
+    points, const, locs, inv, out_shape = prepare(x, weights, locs, scales)
     q_terms = _normal_terms(q_loc, q_scale, points.shape[1])
-    log_p = _log_prob_rows_numpy(points, const, locs, inv)
+    log_p = log_prob_rows_numpy(points, const, locs, inv)
     return (log_p - _log_q_numpy(points, *q_terms)).reshape(out_shape)
 
 
@@ -293,7 +293,7 @@ def mixture_normal_log_ratio_stats_numba(x, weights, locs, scales, q_loc, q_scal
     With x_i ~ p this is the Monte Carlo estimate of KL(p || q) and its
     standard error sqrt(sample variance / N).
     """
-    points, const, locs, inv, _ = _prepare(x, weights, locs, scales)
+    points, const, locs, inv, _ = prepare(x, weights, locs, scales)
     q_const, q_loc, q_inv = _normal_terms(q_loc, q_scale, points.shape[1])
     if points.shape[0] < 2:
         return _mean_and_stderr(0.0, 0.0, points.shape[0])

@@ -34,14 +34,16 @@ import numpy as np
 
 from minigrad._numba import NUMBA_ENABLED, njit, prange
 from minigrad.kernels.exp_log import _exp_scalar
+from dpm.kernels.thresholds import SINKHORN_PARALLEL_MIN_SIZE
 
 # Columns per parallel block in the column update: 64 float64 = one 512-byte
 # stretch of a row, long enough to vectorize, with enough blocks for 2+ threads.
 _COLUMN_BLOCK = 64
 _ROW_CHUNK = 16
 # Waking the thread pool costs tens of microseconds per parallel region, two
-# regions per sweep: below this many matrix entries one thread is faster.
-_PARALLEL_MIN_SIZE = 65536
+# regions per sweep: below this many matrix entries one thread is faster
+# (machine-specific: measured by the benchmark named in thresholds.py).
+_PARALLEL_MIN_SIZE = SINKHORN_PARALLEL_MIN_SIZE
 # Running maxima / partial sums kept side by side in a row reduction: one
 # AVX-512 register of float64 (two AVX2 ones), so the loop runs lane-wise.
 _LANES = 8
@@ -274,7 +276,95 @@ def transport_cost_numpy(cost, f, g, reg):
     return float((np.exp((f[:, None] + g[None, :] - cost) / reg) * cost).sum())
 
 
+@njit(cache=True, parallel=True, fastmath={"contract"}, error_model="numpy")
+def gibbs_kernel_numba(cost, shift, reg, out):
+    """out_ij = exp(-(C_ij - shift) / reg): the multiplicative path's kernel matrix."""
+    n, m = cost.shape
+    inv_reg = 1.0 / reg
+    for i in prange(n):
+        for j in range(m):
+            out[i, j] = _exp_scalar((shift - cost[i, j]) * inv_reg)
+
+
+def gibbs_kernel_numpy(cost, shift, reg, out):
+    """NumPy twin of `gibbs_kernel_numba`."""
+    np.subtract(shift, cost, out=out)
+    out *= 1.0 / reg          # as the kernel rounds it: the same argument, so exp to 2 ulp
+    np.exp(out, out=out)
+
+
+# Partial column sums kept side by side in the fused scaling sweep (one per
+# block of rows; blocks run in parallel): enough blocks for 2+ threads.
+_SCALING_BLOCKS = 8
+
+
+@njit(cache=True, parallel=True, fastmath={"contract", "reassoc"}, error_model="numpy")
+def sinkhorn_scaling_numba(kernel, a, b, u, v, n_iter, tol):
+    """Up to n_iter Sinkhorn-Knopp sweeps on the kernel K, updating u and v in place.
+
+    One pass over K a sweep: row i gives (K v)_i, then u_i = a_i / (K v)_i,
+    and its contribution K_ij u_i to K^T u right away, so K^T u is complete
+    when the pass ends and v = b / (K^T u) follows (the same sweep as
+    u = a / (K v), v = b / (K^T u), reading K once instead of twice). The
+    row-marginal error sum_i |u_i (K v)_i - a_i| of the plan before the sweep
+    comes from the same pass; when it is <= tol the sweep is still finished
+    (columns exact; rows only closer). Returns (sweeps, that error).
+    "reassoc" only reorders the row dot products and sums (no exp here).
+    """
+    n, m = kernel.shape
+    blocks = min(_SCALING_BLOCKS, n)
+    partial = np.empty((blocks, m))
+    errors = np.empty(blocks)
+    error = np.inf
+    sweep = 0
+    while sweep < n_iter:
+        for block in prange(blocks):
+            column_sums = partial[block]
+            column_sums[:] = 0.0
+            errors[block] = 0.0
+            for i in range(block * n // blocks, (block + 1) * n // blocks):
+                row = kernel[i]
+                row_sum = 0.0
+                for j in range(m):
+                    row_sum += row[j] * v[j]
+                errors[block] += abs(u[i] * row_sum - a[i])
+                u_i = a[i] / row_sum
+                u[i] = u_i
+                for j in range(m):
+                    column_sums[j] += row[j] * u_i
+        for j in range(m):
+            total = 0.0
+            for block in range(blocks):
+                total += partial[block, j]
+            v[j] = b[j] / total
+        if sweep > 0:
+            error = errors.sum()
+        sweep += 1
+        if error <= tol:
+            break
+    return sweep, error
+
+
+def sinkhorn_scaling_numpy(kernel, a, b, u, v, n_iter, tol):
+    """NumPy twin of `sinkhorn_scaling_numba` (two matrix-vector products a sweep)."""
+    error = np.inf
+    sweep = 0
+    while sweep < n_iter:
+        kernel_v = kernel @ v
+        sweep_error = float(np.abs(u * kernel_v - a).sum())
+        u[:] = a / kernel_v
+        v[:] = b / (kernel.T @ u)
+        if sweep > 0:
+            error = sweep_error
+        sweep += 1
+        if error <= tol:
+            break
+    return sweep, error
+
+
 if NUMBA_ENABLED:
     sinkhorn_log, transport_cost = sinkhorn_log_numba, transport_cost_numba
+    gibbs_kernel, sinkhorn_scaling = gibbs_kernel_numba, sinkhorn_scaling_numba
 else:  # the njit stand-in leaves pure-Python loops: far too slow, use the twins
     sinkhorn_log, transport_cost = sinkhorn_log_numpy, transport_cost_numpy
+    gibbs_kernel, sinkhorn_scaling = gibbs_kernel_numpy, sinkhorn_scaling_numpy
