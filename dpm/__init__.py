@@ -12,8 +12,9 @@ import importlib
 from dpm.kl import kl_divergence, register_kl  # noqa: F401
 from dpm.montecarlo import expectation, pathwise_gradient, score_function_gradient  # noqa: F401
 
-_SUBMODULES = ("datasets", "distributions", "divergences", "fitting", "kl", "landscape",
-               "mcmc", "models", "montecarlo", "numerics", "quadrature", "vi", "wasserstein")
+_SUBMODULES = ("datasets", "distributions", "divergences", "fitting", "generators", "kernels",
+               "kl", "kr_critic", "landscape", "mcmc", "models", "montecarlo", "numerics",
+               "quadrature", "vi", "wasserstein")
 
 
 def __getattr__(name):
