@@ -84,7 +84,7 @@ def main(argv=None):
 
 def plot(held_out, gumbel, vq, history, temperatures, curve, args):
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 3, figsize=(17, 4.5))
+    fig, axes = plt.subplots(1, 3, figsize=(19, 4.5))
     rows = np.vstack([held_out[:10], gumbel.reconstruct(held_out[:10]),
                       vq.reconstruct(held_out[:10])])
     axes[0].imshow(tile(rows, 3), cmap="gray_r", vmin=0, vmax=1)
@@ -99,11 +99,12 @@ def plot(held_out, gumbel, vq, history, temperatures, curve, args):
     twin.set_ylabel("temperature tau (grey)")
     axes[1].legend(fontsize=8, loc="lower right")
     axes[2].plot(curve[:, 0], lw=0.8, label="loss: -log p(x | z_q) + VQ losses")
-    axes[2].set(xlabel="step", ylabel="nats per image", title="VQ-VAE")
+    axes[2].set(xlabel="step", ylabel="nats per image (log scale)", title="VQ-VAE", yscale="log")
     twin = axes[2].twinx()
     twin.plot(curve[:, 1], color="grey", lw=0.8)
     twin.set_ylabel("codebook perplexity (grey)")
     axes[2].legend(fontsize=8)
+    fig.tight_layout()
     return savefig(fig, args, "discrete_latents")
 
 
