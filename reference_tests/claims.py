@@ -115,6 +115,10 @@ CODE = {
     "V2": ["dpm/vi/mean_field.py"],
     "V3": ["dpm/vi/mean_field.py"],
     "N1": ["dpm/distributions/transformed.py"],
+    "V6": ["dpm/models/vae.py", "dpm/models/vae_training.py", "dpm/datasets.py"],
+    "V7": ["dpm/models/ppca.py", "dpm/models/vae.py"],
+    "V10": ["dpm/models/vae_priors.py", "dpm/models/vae.py"],
+    "V11": ["dpm/models/vq.py", "dpm/models/discrete_vae.py"],
 }
 
 DEMO = {
@@ -135,4 +139,8 @@ DEMO = {
     "G2": "gan_optimum",
     "V2": "mean_field",
     "V3": "mean_field",
+    "V6": "vae_digits",
+    "V7": "linear_vae_ppca",
+    "V10": "vae_flow_prior",
+    "V11": "discrete_latents",
 }

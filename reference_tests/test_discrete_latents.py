@@ -121,6 +121,7 @@ def small_model(seed=0):
     return GumbelSoftmaxVAE(6, 2, 3, hidden=(5,), rng=np.random.default_rng(seed))
 
 
+@pytest.mark.claim("K4")
 def test_kl_to_uniform_is_log_k_minus_entropy():
     model = small_model()
     x = (np.random.default_rng(1).random((4, 6)) < 0.5).astype(float)
