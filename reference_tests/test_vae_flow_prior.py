@@ -99,3 +99,16 @@ def test_flow_prior_trains_with_the_vae():
     assert after - before >= 10, (before, after)
     moved = max(np.abs(p.data).max() for p in prior.parameters())
     assert moved > 1e-2
+
+
+def test_a_transformed_distribution_of_modules_is_trained_as_a_prior():
+    from dpm.distributions import DiagonalNormal, TransformedDistribution
+    layer = ElementwiseAffine(3)
+    prior = TransformedDistribution(DiagonalNormal(np.zeros(3), np.ones(3)), [layer])
+    model = VAE(64, 3, hidden=(8,), prior=prior, rng=np.random.default_rng(0))
+    params = model.parameters()
+    assert any(p is layer.loc for p in params) and any(p is layer.log_scale for p in params)
+    x, _ = load_digits(binarize=True, split="train")
+    model.fit(x[:256], epochs=2, batch_size=64, lr=1e-2, rng=np.random.default_rng(1),
+              progress=False)
+    assert np.abs(layer.loc.data).max() > 1e-3

@@ -100,8 +100,9 @@ class VAE(nn.Module):
     ``hidden`` lists the encoder's hidden widths (the decoder mirrors them);
     ``hidden=()`` gives linear maps (the pPCA check, V7). ``prior`` is any
     distribution over z with ``log_prob`` (and ``sample`` for ``sample``),
-    default N(0, I); a prior that is a ``minigrad.nn.Module`` (a flow) is
-    trained with the rest. ``rng`` draws the initial weights.
+    default N(0, I); a prior that is a ``minigrad.nn.Module`` (a flow), or a
+    TransformedDistribution whose transforms are Modules, is trained with the
+    rest. ``rng`` draws the initial weights.
     """
 
     def __init__(self, x_dim, z_dim, hidden=(128,), likelihood="bernoulli", prior=None,
@@ -134,6 +135,11 @@ class VAE(nn.Module):
             raise ValueError(f"prior must have event shape ({self.z_dim},) (z_dim), "
                              f"got {prior.event_shape}")
         self.prior = prior
+        if not isinstance(prior, nn.Module):
+            # A TransformedDistribution of trainable layers (a flow that is not itself a
+            # Module): list the layers so that parameters() finds and fit() trains them.
+            self.prior_layers = [t for t in getattr(prior, "transforms", [])
+                                 if isinstance(t, nn.Module)]
 
     # ------------------------------------------------------------ the model
     def _as_input(self, x):
