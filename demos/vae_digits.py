@@ -71,7 +71,7 @@ def plot(runs, args):
 
 def main(argv=None):
     args = parse_args(argv, __doc__)
-    epochs = 6 if args.quick else 150
+    epochs = 6 if args.quick else 100
     runs = {"Bernoulli z=2": train("bernoulli", 2, epochs, args.seed),
             "Gaussian z=8": train("gaussian", 8, epochs, args.seed + 10)}
     ks = (1, 10, 100) if args.quick else (1, 10, 100, 1000)

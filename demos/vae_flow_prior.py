@@ -51,7 +51,7 @@ def plot(models, held_out, labels, args):
 
 def main(argv=None):
     args = parse_args(argv, __doc__)
-    epochs = 6 if args.quick else 200
+    epochs = 6 if args.quick else 100
     models, numbers = {}, {}
     for name, prior in (("standard Normal", None), ("flow", FlowPrior.default(2))):
         model, held_out, labels = train(prior, epochs, args.seed)
