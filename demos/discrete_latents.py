@@ -24,7 +24,6 @@ from demos._common import parse_args, report, savefig
 from demos.vae_digits import tile
 from dpm.datasets import binarize_stochastic, load_digits
 from dpm.models.discrete_vae import GumbelSoftmaxVAE, VQVAE
-from dpm.models.vae_training import held_out_elbo
 
 
 def train_gumbel(x, held_out, epochs, seed):

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import minigrad as mg
 from minigrad import Tensor, as_tensor, nn
 from dpm.distributions.base import resolve_rng
 
