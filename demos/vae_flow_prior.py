@@ -29,7 +29,7 @@ def train(prior, epochs, seed):
     held_out, labels = load_digits(split="test", binarize="stochastic")
     model = VAE(64, 2, hidden=(128,), prior=prior, rng=np.random.default_rng(seed))
     model.fit(x, epochs=epochs, batch_size=64, lr=3e-3, rng=np.random.default_rng(seed + 1),
-              x_val=held_out, binarize=True, patience=8, eval_k=10)
+              x_val=held_out, binarize=True, patience=20, eval_k=10)
     return model, held_out, labels
 
 
