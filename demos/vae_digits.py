@@ -7,6 +7,8 @@ with early stopping on the held-out ELBO (360 test images):
 - Gaussian pixels (one learned sigma), z in R^8, on the intensities c / 16.
 Prints, in nats per image with Monte Carlo standard errors, the held-out
 ELBO, IWAE_k for k = 1, 10, 100, 1000 and an importance-sampled log p(x).
+The Gaussian numbers are log densities of continuous x (positive once sigma
+is small), not comparable with the Bernoulli log probabilities.
 
 Figure ``vae_digits.png``: training curves (train and held-out ELBO per
 epoch), samples x ~ p(x | z), z ~ N(0, I), test images over their
