@@ -68,6 +68,7 @@ class GumbelSoftmaxVAE(nn.Module):
         self.decoder = network((width,) + hidden[::-1] + (self.x_dim,), activation, rng, dtype)
 
     _as_input = VAE._as_input
+    network2d = VAE.network2d
 
     def on_step(self, step):
         """tau = max(tau_min, tau_0 exp(-rate step)): the annealing schedule."""
@@ -83,8 +84,8 @@ class GumbelSoftmaxVAE(nn.Module):
     def decode(self, c):
         """p(x | c) from one-hot or relaxed c of shape (..., N, K)."""
         c = c if isinstance(c, Tensor) else Tensor(np.asarray(c, self.dtype))
-        return IndependentBernoulli(self.decoder(
-            mg.reshape(c, shape=c.shape[:-2] + (self.n_latents * self.n_categories,))))
+        return IndependentBernoulli(self.network2d(self.decoder, mg.reshape(
+            c, shape=c.shape[:-2] + (self.n_latents * self.n_categories,))))
 
     def kl_to_uniform(self, guide):
         """sum_n KL(q(c_n | x) || Uniform(K)) (closed form, K4), shape x.shape[:-1]."""

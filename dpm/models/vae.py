@@ -160,10 +160,24 @@ class VAE(nn.Module):
 
     def decode(self, z):
         """p(x | z): IndependentBernoulli(logits) or DiagonalNormal(mean, sigma_x)."""
-        out = self.decoder(z if isinstance(z, Tensor) else Tensor(np.asarray(z, self.dtype)))
+        out = self.network2d(self.decoder, z)
         if self.likelihood == "bernoulli":
             return IndependentBernoulli(out)
         return DiagonalNormal(out, mg.exp(self.log_scale_x))
+
+    def network2d(self, net, inputs):
+        """net(inputs) with the leading axes (draws, batch) flattened into one.
+
+        A stack (k, B, d) would make every matmul a batched one, which NumPy
+        runs far slower than one (k B, d) matrix product (its batched loop and,
+        in the backward pass, a sum over the stack); the result is reshaped back.
+        """
+        inputs = inputs if isinstance(inputs, Tensor) else Tensor(np.asarray(inputs, self.dtype))
+        if inputs.ndim <= 2:
+            return net(inputs)
+        lead = inputs.shape[:-1]
+        out = net(mg.reshape(inputs, shape=(-1, inputs.shape[-1])))
+        return mg.reshape(out, shape=lead + out.shape[-1:])
 
     def log_joint(self, x):
         """The closure z -> log p(x | z) + log p(z), for ``dpm.vi.elbo``'s estimators."""
