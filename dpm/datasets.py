@@ -55,11 +55,49 @@ def _digits_table() -> np.ndarray:
     return table
 
 
-def load_digits(binarize: bool = False, threshold: int = 8, scale: bool = True):
+SPLIT_SEED = 1797      # the seed of the fixed train/test permutation (never change it)
+N_TEST = 360           # 20% of the images (1797 - 360 = 1437 for training)
+SPLITS = ("train", "test")
+
+
+@functools.lru_cache(maxsize=1)
+def digits_split_indices():
+    """(train, test): the fixed, documented split of the 1,797 image indices.
+
+    A permutation of 0..1796 by ``numpy.random.default_rng(1797).permutation``
+    (PCG64, stable across NumPy versions by NumPy's stream policy); its first
+    360 entries, sorted, are the test set, the remaining 1,437, sorted, the
+    training set. Every label occurs in both (checked by the tests).
+    """
+    order = np.random.default_rng(SPLIT_SEED).permutation(N_DIGITS)
+    test, train = np.sort(order[:N_TEST]), np.sort(order[N_TEST:])
+    train.setflags(write=False)
+    test.setflags(write=False)
+    return train, test
+
+
+def binarize_stochastic(probs, rng):
+    """x ~ Bernoulli(probs) elementwise, as 0.0/1.0 floats (the IWAE paper's binarization).
+
+    Burda et al. (2016) draw a fresh binarization of the intensities every
+    epoch for training (a regulariser: the model never sees one fixed draw)
+    and one fixed draw for evaluation; ``load_digits(binarize="stochastic",
+    seed=...)`` is the fixed one, this function the fresh one (``VAE.fit``
+    with ``binarize=True`` calls it each epoch).
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    if not np.all((probs >= 0) & (probs <= 1)):
+        raise ValueError("probs must lie in [0, 1] (pixel intensities), got values in "
+                         f"[{np.nanmin(probs)}, {np.nanmax(probs)}]")
+    return (resolve_rng(rng).random(probs.shape) < probs).astype(np.float64)
+
+
+def load_digits(binarize=False, threshold: int = 8, scale: bool = True, split=None, seed=0):
     """The 1,797 UCI handwritten digits (8x8 pixels) and their labels.
 
-    Returns ``(X, y)``: ``X`` float64 of shape (1797, 64), one image a row in
-    row-major pixel order; ``y`` int64 of shape (1797,), labels 0..9.
+    Returns ``(X, y)``: ``X`` float64 of shape (n, 64), one image a row in
+    row-major pixel order; ``y`` int64 of shape (n,), labels 0..9; n = 1797,
+    or 1437 / 360 for ``split="train"`` / ``"test"``.
 
     The stored pixels are integer counts c in 0..16. By default
     ``X = c / 16`` lies in [0, 1]: the Gaussian VAE and the flows want
@@ -69,28 +107,44 @@ def load_digits(binarize: bool = False, threshold: int = 8, scale: bool = True):
     - ``binarize=True``: ``X = 1.0 if c >= threshold else 0.0`` (Bernoulli
       VAE, autoregressive model, mean-field completion); ``threshold`` is a
       raw count in 1..16, the default 8 being the middle of the range.
+    - ``binarize="stochastic"``: X ~ Bernoulli(c / 16), one fixed draw from
+      ``numpy.random.default_rng(seed)`` over the whole table (so an image
+      gets the same draw whichever split it is loaded through): the fixed
+      evaluation binarization of Burda et al. (2016). For the fresh draw per
+      training epoch use ``binarize_stochastic`` on the intensities.
     - ``scale=False`` (with ``binarize=False``): the raw counts 0..16 as
       float64.
+    - ``split``: None (all images, file order), ``"train"`` or ``"test"``
+      (the fixed split of ``digits_split_indices``: 1,437 / 360 images).
 
     Every call returns fresh arrays, so callers may modify them.
     """
-    if not isinstance(binarize, (bool, np.bool_)):
-        raise ValueError(f"binarize={binarize!r}: expected True or False")
+    if not (isinstance(binarize, (bool, np.bool_)) or binarize == "stochastic"):
+        raise ValueError(f"binarize={binarize!r}: expected True, False or \"stochastic\"")
     if not isinstance(scale, (bool, np.bool_)):
         raise ValueError(f"scale={scale!r}: expected True or False")
     if isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, (int, np.integer)) \
             or not 1 <= threshold <= PIXEL_MAX:
         raise ValueError(f"threshold={threshold!r}: expected an integer pixel count "
                          f"in 1..{PIXEL_MAX}")
+    if split is not None and split not in SPLITS:
+        raise ValueError(f"split={split!r}: expected None, \"train\" or \"test\"")
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed={seed!r}: expected a non-negative integer")
     table = _digits_table()
     counts = table[:, :N_PIXELS]
     labels = table[:, N_PIXELS].copy()
-    if binarize:
+    if binarize == "stochastic":
+        images = binarize_stochastic(counts / float(PIXEL_MAX), np.random.default_rng(seed))
+    elif binarize:
         images = (counts >= threshold).astype(np.float64)
     elif scale:
         images = counts / float(PIXEL_MAX)
     else:
         images = counts.astype(np.float64)
+    if split is not None:
+        rows = digits_split_indices()[SPLITS.index(split)]
+        images, labels = images[rows], labels[rows]
     return images, labels
 
 

@@ -134,6 +134,10 @@ CODE = {
     "R1": ["dpm/models/autoregressive.py"],
     "R2": ["dpm/models/autoregressive.py", "dpm/models/flows/fit.py"],
     "E2": ["dpm/mcmc/"],
+    "V6": ["dpm/models/vae.py", "dpm/models/vae_training.py", "dpm/datasets.py"],
+    "V7": ["dpm/models/ppca.py", "dpm/models/vae.py"],
+    "V10": ["dpm/models/vae_priors.py", "dpm/models/vae.py"],
+    "V11": ["dpm/models/vq.py", "dpm/models/discrete_vae.py"],
 }
 
 DEMO = {
@@ -172,4 +176,8 @@ DEMO = {
     "R1": "made_digits",
     "R2": "made_digits",
     "E2": "mcmc",
+    "V6": "vae_digits",
+    "V7": "linear_vae_ppca",
+    "V10": "vae_flow_prior",
+    "V11": "discrete_latents",
 }

@@ -1,0 +1,77 @@
+"""A VAE with a flow prior against the standard-Normal prior, on the digits (V10).
+
+Both VAEs are Bernoulli, z in R^2, hidden width 128, trained alike (fresh
+stochastic binarization per epoch, early stopping on the held-out ELBO).
+The flow prior is p(z) = N(0, I) pushed through trainable invertible layers
+(``dpm.models.vae_priors.FlowPrior.default``: elementwise affine and
+sinh-arcsinh blocks), so its ELBO uses
+
+    log p(z) = log N(f^-1(z); 0, I) + log |det J_{f^-1}(z)|
+
+in the Monte Carlo form (no closed-form KL). Prints the held-out ELBO and
+IWAE_100 of both (nats per image, with s.e.) and their difference. Figure
+``vae_flow_prior.png``: the encoder means of the test images over the
+contours of each learned prior.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from demos._common import parse_args, report, savefig
+from dpm.datasets import load_digits
+from dpm.models.vae import VAE
+from dpm.models.vae_priors import FlowPrior
+from dpm.models.vae_training import evaluate
+
+
+def train(prior, epochs, seed):
+    x, _ = load_digits(split="train")
+    held_out, labels = load_digits(split="test", binarize="stochastic")
+    model = VAE(64, 2, hidden=(128,), prior=prior, rng=np.random.default_rng(seed))
+    model.fit(x, epochs=epochs, batch_size=64, lr=3e-3, rng=np.random.default_rng(seed + 1),
+              x_val=held_out, binarize=True, patience=20, eval_k=10)
+    return model, held_out, labels
+
+
+def plot(models, held_out, labels, args):
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5))
+    grid = np.linspace(-4, 4, 161)
+    z1, z2 = np.meshgrid(grid, grid)
+    points = np.column_stack([z1.ravel(), z2.ravel()])
+    for ax, (name, model) in zip(axes, models.items()):
+        density = np.exp(model.prior.log_prob(points).data).reshape(z1.shape)
+        ax.contour(z1, z2, density, levels=8, colors="grey", linewidths=1)
+        means = model.encode(held_out).loc.data
+        ax.scatter(means[:, 0], means[:, 1], c=labels, cmap="tab10", s=6)
+        ax.set(xlabel="z_1", ylabel="z_2", aspect="equal",
+               title=f"{name} prior: p(z) contours,\ntest encodings (colour = digit label)")
+    return savefig(fig, args, "vae_flow_prior")
+
+
+def main(argv=None):
+    args = parse_args(argv, __doc__)
+    epochs = 6 if args.quick else 100
+    models, numbers = {}, {}
+    for name, prior in (("standard Normal", None), ("flow", FlowPrior.default(2))):
+        model, held_out, labels = train(prior, epochs, args.seed)
+        x = held_out[:80] if args.quick else held_out
+        models[name] = model
+        numbers[name] = evaluate(model, x, np.random.default_rng(args.seed + 2), ks=(100,),
+                                 log_px_n=0, replicas=4)
+        key = "standard" if name.startswith("standard") else "flow"
+        for bound in ("elbo", "iwae_100"):
+            e = numbers[name][bound]
+            report(f"{key}_prior_heldout_{bound}", float(e),
+                   source=f"+/- {e.stderr:.2g} s.e., nats per image, {len(x)} test images")
+    for bound in ("elbo", "iwae_100"):
+        a, b = numbers["flow"][bound], numbers["standard Normal"][bound]
+        report(f"flow_minus_standard_{bound}", float(a) - float(b),
+               source=f"+/- {np.hypot(a.stderr, b.stderr):.2g} (Monte Carlo s.e. only; "
+                      f"one training seed)")
+    plot(models, held_out, labels, args)
+    return {name: {k: float(v) for k, v in r.items()} for name, r in numbers.items()}
+
+
+if __name__ == "__main__":
+    main()
