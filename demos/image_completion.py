@@ -3,7 +3,8 @@
 Lecture 003 ("A variational approximation to the posterior"): z = the top
 half of an 8 x 8 binarized digit is unobserved, x = the bottom half is seen,
 q(z; phi) = prod_i phi_i^{z_i} (1 - phi_i)^{1 - z_i}. The model p(z, x) is a
-mixture of 20 products of Bernoullis fitted by EM to 1400 training digits,
+mixture of 20 products of Bernoullis fitted by EM to the 1,437 training digits
+(``load_digits(split="train")``; held out: the 360 of ``split="test"``),
 so log p(x) (the bottom half's evidence) is exact. On held-out digits:
 - the bound raised by coordinate ascent (the label k in the mean-field too)
   rises at every update and stays below log p(x);
@@ -54,9 +55,8 @@ def plot(test, result, history_sf, args):
 def main(argv=None):
     args = parse_args(argv, __doc__)
     rng = np.random.default_rng(args.seed)
-    x, _ = load_digits(binarize=True)
-    order = rng.permutation(len(x))
-    train, test = x[order[:1400]], x[order[1400:]]
+    train, _ = load_digits(binarize=True, split="train")
+    test, _ = load_digits(binarize=True, split="test")
     mixture = fit_bernoulli_mixture(train, 20, rng, iters=40 if args.quick else 200)
     result = complete(mixture, test, ~HIDDEN, iters=10)
     steps = np.diff(result.history, axis=0)

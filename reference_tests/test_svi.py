@@ -21,9 +21,9 @@ from dpm.vi.svi import (BernoulliDecoder, GaussianEncoder, amortization_gap, amo
 
 @pytest.fixture(scope="module")
 def digits():
-    x, _ = load_digits(binarize=True)
-    order = np.random.default_rng(0).permutation(len(x))
-    return x[order[:1200]], x[order[1200:1300]]      # training set, fixed evaluation set
+    train, _ = load_digits(binarize=True, split="train")
+    test, _ = load_digits(binarize=True, split="test")
+    return train[:1200], test[:100]      # training set, fixed held-out evaluation set
 
 
 def fitted_elbo(decoder, x, rng):
