@@ -1,26 +1,31 @@
-"""A VAE with a flow prior against the standard-Normal prior, on the digits (V10).
+"""A VAE with a RealNVP flow prior against the standard-Normal prior, on the digits (V10).
 
-Both VAEs are Bernoulli, z in R^2, hidden width 128, trained alike (fresh
-stochastic binarization per epoch, early stopping on the held-out ELBO).
-The flow prior is p(z) = N(0, I) pushed through trainable invertible layers
-(``dpm.models.vae_priors.FlowPrior.default``: elementwise affine and
-sinh-arcsinh blocks), so its ELBO uses
+Both VAEs are Bernoulli, z in R^2, hidden width 128, trained alike on the
+1,437 training digits of ``load_digits(split="train")`` (fresh stochastic
+binarization per epoch, Adam 3e-3, batch 64, up to 100 epochs with early
+stopping on the held-out ELBO, patience 20) and evaluated on the 360 test
+digits in their fixed stochastic binarization. The flow prior is
+p(z) = N(0, I) pushed through four trainable affine couplings
+(``dpm.models.vae_priors.flow_prior``: a ``dpm.models.flows.Flow``, starting
+at the identity), so its ELBO uses
 
     log p(z) = log N(f^-1(z); 0, I) + log |det J_{f^-1}(z)|
 
 in the Monte Carlo form (no closed-form KL). Prints the held-out ELBO and
-IWAE_100 of both (nats per image, with s.e.) and their difference. Figure
-``vae_flow_prior.png``: the encoder means of the test images over the
-contours of each learned prior.
+IWAE_100 of both (nats per image, with Monte Carlo s.e.) and their
+difference: one training seed, so the difference also carries seed noise
+that the s.e. does not count. Figure ``vae_flow_prior.png``: the encoder
+means of the test images over the contours of each learned prior.
 """
 from __future__ import annotations
 
 import numpy as np
 
+import minigrad as mg
 from demos._common import parse_args, report, savefig
 from dpm.datasets import load_digits
 from dpm.models.vae import VAE
-from dpm.models.vae_priors import FlowPrior
+from dpm.models.vae_priors import flow_prior
 from dpm.models.vae_training import evaluate
 
 
@@ -40,7 +45,8 @@ def plot(models, held_out, labels, args):
     z1, z2 = np.meshgrid(grid, grid)
     points = np.column_stack([z1.ravel(), z2.ravel()])
     for ax, (name, model) in zip(axes, models.items()):
-        density = np.exp(model.prior.log_prob(points).data).reshape(z1.shape)
+        with mg.no_grad():
+            density = np.exp(model.prior.log_prob(points).data).reshape(z1.shape)
         ax.contour(z1, z2, density, levels=8, colors="grey", linewidths=1)
         means = model.encode(held_out).loc.data
         ax.scatter(means[:, 0], means[:, 1], c=labels, cmap="tab10", s=6)
@@ -51,9 +57,10 @@ def plot(models, held_out, labels, args):
 
 def main(argv=None):
     args = parse_args(argv, __doc__)
-    epochs = 6 if args.quick else 100
+    epochs = 3 if args.quick else 100
     models, numbers = {}, {}
-    for name, prior in (("standard Normal", None), ("flow", FlowPrior.default(2))):
+    flow = flow_prior(2, n_layers=4, hidden=(32,), rng=np.random.default_rng(args.seed + 3))
+    for name, prior in (("standard Normal", None), ("flow", flow)):
         model, held_out, labels = train(prior, epochs, args.seed)
         x = held_out[:80] if args.quick else held_out
         models[name] = model
