@@ -13,7 +13,7 @@ pass through the draw). Both forms are offered and are equal in expectation
 (V6, tested); the analytic form is used when ``dpm.kl_divergence`` knows the
 pair (guide, prior), as for the standard-Normal prior; with any other prior
 (a flow, V10: log p(z) = log p_base(f^-1(z)) + log |det J_{f^-1}(z)|, see
-``vae_priors.FlowPrior``) the Monte Carlo form is used. ``iwae`` is the importance-weighted bound of Burda
+``vae_priors.flow_prior``) the Monte Carlo form is used. ``iwae`` is the importance-weighted bound of Burda
 et al. (2016), ``log_likelihood`` an importance-sampled log p(x) with the
 guide as proposal (both by ``dpm.vi.elbo``).
 
