@@ -136,7 +136,7 @@ CODE = {
     "E2": ["dpm/mcmc/"],
     "V6": ["dpm/models/vae.py", "dpm/models/vae_training.py", "dpm/datasets.py"],
     "V7": ["dpm/models/ppca.py", "dpm/models/vae.py"],
-    "V10": ["dpm/models/vae_priors.py", "dpm/models/vae.py"],
+    "V10": ["dpm/models/vae_priors.py", "dpm/models/vae.py", "dpm/models/flows/coupling.py"],
     "V11": ["dpm/models/vq.py", "dpm/models/discrete_vae.py"],
 }
 
