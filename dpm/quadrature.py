@@ -40,6 +40,17 @@ narrower one) is inf: before integrating, |x g(x)| of the integrand g is
 checked to shrink far beyond the last cut, since QUADPACK alone returns a
 finite number for such integrals.
 
+A log-density can also be a false -inf inside its support: a Gumbel's
+log q = -log beta - z - e^{-z} overflows beyond z = -709 though q > 0.
+The tail probe skips such points (the integrand means nothing there), and
+where q is a false 0 but p a positive float the integrand is the limit
+q f(p/q) -> p f'(inf) (inf for KL: the true value is beyond double
+precision, as KL(N(-1000, 1) || Gumbel(0, 1)) = e^{1000.5} - ...). One
+consequence: a Laplace(0, 0.99) against a Gumbel(0, 1), whose integrand
+decays like e^{-|x|/99} and is still a positive float at x = -709, gives
+inf here, though its closed form is 48.57 (of which 0.04 lies beyond the
+point where q is representable).
+
 These are references for tests and loss landscapes, not training
 objectives: they are neither fast nor differentiable.
 """
@@ -196,7 +207,7 @@ def integrate_1d(integrand, dists, low=None, high=None, points=()):
     low = min(s[0] for s in supports) if low is None else low
     high = max(s[1] for s in supports) if high is None else high
     edges = list(breakpoints(dists, low, high, points))
-    if _diverges_at_infinity(integrand, edges):
+    if _diverges_at_infinity(integrand, edges, dists):
         return np.inf, np.inf
     total, error = 0.0, 0.0
     with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -291,17 +302,29 @@ def gauss_legendre_panels(edges, order):
     return x.reshape(edges.shape[0], -1), (half[:, :, None] * w).reshape(edges.shape[0], -1)
 
 
-def _diverges_at_infinity(integrand, edges):
+_PROBE_RATIOS = 10.0 ** np.arange(-1.0, 8.01, 0.25)   # 0.1 to 1e8 widths beyond the last cut
+
+
+def _diverges_at_infinity(integrand, edges, dists=()):
     """True when an infinite end of ``edges`` makes int |integrand| diverge.
 
     QUADPACK maps an infinite piece onto (0, 1] and, for a divergent
     integral (KL(Cauchy || Normal), whose integrand tends to a constant
     1 / (2 pi); Pearson chi^2 of N(0, sqrt 2) against N(0, 1), whose
     integrand is constant), returns a finite number with a warning. An
-    integrable tail needs x g(x) -> 0, so we look at |x g(x)| at three
-    distances growing by 100x beyond the outermost cut: non-finite, or at
-    least 1e-12 and not shrinking, means divergent. (Tails decaying slower
-    than any power, like 1 / (x log^2 x), still shrink here and pass.)
+    integrable tail needs x g(x) -> 0, so we look at |x g(x)| at the three
+    farthest of the distances 0.1, 0.18, ..., 1e8 widths (ratio 10^(1/4))
+    beyond the outermost cut at which the integrand can be judged:
+    non-finite, or at least 1e-12 and not shrinking, means divergent. (Tails
+    decaying slower than any power, like 1 / (x log^2 x), still shrink here
+    and pass.)
+
+    A point cannot be judged where a law of ``dists`` has log-density -inf
+    inside its support: the formula overflowed (a Gumbel's e^{-z} far in
+    its left tail, beyond z = -709), so the density is a false 0 and the
+    integrand there means nothing (0 * inf, or 0 where p e^{-z} is huge).
+    Such points are left out; with fewer than two left, only a non-finite
+    value counts as divergent.
     """
     inner = [e for e in edges if np.isfinite(e)]
     if len(inner) == len(edges):
@@ -311,14 +334,24 @@ def _diverges_at_infinity(integrand, edges):
     for end, anchor, sign in ((edges[0], left, -1.0), (edges[-1], right, 1.0)):
         if np.isfinite(end):
             continue
+        far = [x for x in anchor + sign * width * _PROBE_RATIOS if _representable(x, dists)]
         with np.errstate(all="ignore"):
-            far = [anchor + sign * width * r for r in (1e4, 1e6, 1e8)]
-            sizes = [abs(x * float(integrand(np.array(x)))) for x in far]
+            sizes = [abs(x * float(integrand(np.array(x)))) for x in far[-3:]]
         if not all(np.isfinite(sizes)):
             return True
-        if sizes[-1] >= 1e-12 and not sizes[-1] < sizes[-2] < sizes[-3]:
+        if len(sizes) >= 2 and sizes[-1] >= 1e-12 and not all(
+                a > b for a, b in zip(sizes[:-1], sizes[1:])):
             return True
     return False
+
+
+def _representable(x, dists):
+    """False where a law's log-density is -inf strictly inside its support (a false zero)."""
+    for dist in dists:
+        low, high = _support(dist)
+        if low < x < high and _log_density(dist)(np.array(x)) == -np.inf:
+            return False
+    return True
 
 
 def _inside(p_support, q_support):
@@ -341,7 +374,13 @@ def cross_entropy(p, q):
 
     def integrand(x):
         lp = log_p(x)
-        return 0.0 if lp == -np.inf else -np.exp(lp) * log_q(x)
+        if lp == -np.inf:
+            return 0.0
+        lq = log_q(x)
+        if lq == -np.inf:  # q underflowed inside its support: -p log q is +inf unless p did too
+            return 0.0 if np.exp(lp) == 0.0 else np.inf
+        # -p log q in log space, so that p below 1e-308 times a huge |log q| is not lost
+        return -np.sign(lq) * np.exp(lp + np.log(np.abs(lq))) if lq != 0 else 0.0
 
     return integrate_1d(integrand, [p, q], *_support(p))[0]
 
@@ -388,9 +427,12 @@ def f_divergence(p, q, f, f_at_infinity=None):
     if not _inside(_support(q), _support(p)) and np.isinf(f_at_zero):
         return np.inf
     log_p, log_q = _log_density(p), _log_density(q)
+    q_support = _support(q)
 
     def integrand(x):
         lp, lq = log_p(x), log_q(x)
+        if lq == -np.inf and q_support[0] < x < q_support[1]:
+            return _q_underflowed(lp, f_at_infinity)
         if record is not None:
             return float(perspective(record, lp, lq))
         if lq == -np.inf:
@@ -409,6 +451,22 @@ def f_divergence(p, q, f, f_at_infinity=None):
                 raise ValueError("P has mass where q = 0: pass f_at_infinity = lim f(t)/t")
             value += np.inf if np.isinf(f_at_infinity) else f_at_infinity * outside
     return max(value, 0.0) if abs(value) < 1e-12 else value
+
+
+def _q_underflowed(log_p, f_at_infinity):
+    """q f(p / q) where q's log-density is a false -inf (its formula overflowed) inside its support.
+
+    As q -> 0+ at fixed p, q f(p / q) -> p f'(inf): infinite for KL, Pearson
+    and JS's cousins with f'(inf) = inf wherever p is a positive float, and 0
+    where p underflowed too (the tail probe has judged that region already).
+    """
+    p_x = float(np.exp(log_p))
+    if p_x == 0.0:
+        return 0.0
+    if f_at_infinity is None:
+        raise ValueError("q's density underflows to 0 inside its support where P has mass: "
+                         "pass f_at_infinity = lim f(t)/t")
+    return p_x * f_at_infinity
 
 
 def _mass_outside(p, q):
