@@ -310,7 +310,8 @@ def _diverges_at_infinity(integrand, edges, dists=()):
     for end, anchor, sign in ((edges[0], left, -1.0), (edges[-1], right, 1.0)):
         if np.isfinite(end):
             continue
-        far = [x for x in anchor + sign * width * _PROBE_RATIOS if _representable(x, dists)]
+        far = anchor + sign * width * _PROBE_RATIOS
+        far = far[_representable(far, dists)]
         with np.errstate(all="ignore"):
             sizes = [abs(x * float(integrand(np.array(x)))) for x in far[-3:]]
         if not all(np.isfinite(sizes)):
@@ -322,9 +323,13 @@ def _diverges_at_infinity(integrand, edges, dists=()):
 
 
 def _representable(x, dists):
-    """False where a law's log-density is -inf strictly inside its support (a false zero)."""
+    """False where a law's log-density is -inf strictly inside its support (a false zero).
+
+    ``x``: a 1-D ndarray of points; one vectorized log-density call per law.
+    """
+    ok = np.ones(x.shape, dtype=bool)
     for dist in dists:
         low, high = support(dist)
-        if low < x < high and log_density(dist)(np.array(x)) == -np.inf:
-            return False
-    return True
+        with np.errstate(all="ignore"):
+            ok &= ~((log_density(dist)(x) == -np.inf) & (low < x) & (x < high))
+    return ok
