@@ -134,6 +134,7 @@ def test_quadrature_kl_against_a_gumbel_is_finite_where_the_closed_form_is(p, q,
     loc = float(p.loc.data)
     by_scipy = scipy_kl(sp, sq, low, high, [loc - 5.0, loc, loc + 5.0, float(q.loc.data)])
     assert close(by_scipy, expected, rtol=1e-9)
+    assert close(float(dpm.kl_divergence(p, q).data), expected, rtol=1e-12)  # dpm/kl_cross.py
     assert close(quadrature.kl(p, q), expected, rtol=1e-9)
 
 
@@ -144,6 +145,7 @@ def test_quadrature_kl_laplace_against_narrower_gumbel_is_infinite(b):
     # integrand only grows until the Gumbel log-density overflows (x = -709), beyond
     # which it is a false 0; the probe must judge the tail before that.
     assert kl_laplace_gumbel(0.0, b, 0.0, 1.0) == np.inf
+    assert float(dpm.kl_divergence(Laplace(0.0, b), Gumbel(0.0, 1.0)).data) == np.inf
     assert quadrature.kl(Laplace(0.0, b), Gumbel(0.0, 1.0)) == np.inf
     # just inside the finite side, the hand formula (and scipy) agree with quadrature
     expected = kl_laplace_gumbel(0.0, 0.5 * b, 0.0, b)
