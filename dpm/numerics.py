@@ -18,7 +18,11 @@ reaches the gradient. So each branch first gets a *safe* input,
 - ``softplus(x) = log(1 + e^x)`` and ``log_sigmoid(x) = -softplus(-x)``:
   minigrad's primitives (computed as logaddexp), re-exported here.
 - ``normal_cdf(x) = (1 + erf(x / sqrt 2)) / 2``, the standard normal cdf.
-- ``arctan(x)``: minigrad has no arctan primitive; see its docstring.
+- ``arctan(x)``: minigrad's primitive, with derivatives that do not
+  overflow for huge |x|; see its docstring.
+
+Every function keeps float32 inputs float32 (Python numbers beside them do
+not promote: ``common_dtype``).
 """
 from __future__ import annotations
 
@@ -28,6 +32,25 @@ import minigrad as mg
 from minigrad import as_tensor, log_sigmoid, softplus  # noqa: F401  (re-exported)
 
 LN2 = float(np.log(2.0))
+
+
+def common_dtype(*values):
+    """Tensors of ``values`` in NumPy's result dtype, Python numbers weak (NEP 50).
+
+    A Tensor is kept as it is; anything else becomes a constant of the
+    dtype NumPy would give the operation, in which a Python int or float
+    does not count: xlogy(float32 Tensor, 3.0) is float32, as the engine's
+    own ops are, while a float64 array beside it still promotes.
+    """
+    def strong(v):
+        if isinstance(v, mg.Tensor):
+            return v.data
+        return float(v) if isinstance(v, (int, float)) else np.asarray(v)
+
+    dtype = np.result_type(*(strong(v) for v in values))
+    dtype = dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    return tuple(v if isinstance(v, mg.Tensor) else mg.Tensor(np.asarray(v, dtype=dtype))
+                 for v in values)
 
 
 def log1mexp(x):
@@ -51,7 +74,7 @@ def logsubexp(a, b):
 
     a = b = -inf gives -inf (log of 0 - 0), with zero gradient.
     """
-    a, b = as_tensor(a), as_tensor(b)
+    a, b = common_dtype(a, b)
     empty = np.broadcast_to(a.data == -np.inf, np.broadcast_shapes(a.shape, b.shape))
     a_safe = mg.where(empty, 0.0, a)
     b_safe = mg.where(empty, -1.0, b)
@@ -66,7 +89,7 @@ def xlogy(x, y):
     gradient in x is still log y; where x == 0 and y is not a positive
     finite number, y is replaced by 1 first so that no -inf or NaN appears.
     """
-    x, y = as_tensor(x), as_tensor(y)
+    x, y = common_dtype(x, y)
     shape = np.broadcast_shapes(x.shape, y.shape)
     y_ok = (y.data > 0) & np.isfinite(y.data)
     replace = np.broadcast_to((x.data == 0), shape) & ~np.broadcast_to(y_ok, shape)
@@ -86,36 +109,24 @@ def normal_cdf(x):
 
 
 def arctan(x):
-    """arctan(x), differentiable to sixth order, composed from primitives.
+    """arctan(x) by minigrad's primitive: NumPy's value, derivatives of every order.
 
-    minigrad has no arctan primitive, so this uses the addition formula
-    around the point itself: with x0 = x (held constant),
-
-        arctan(x) = arctan(x0) + arctan(w),   w = (x - x0) / (1 + x x0),
-
-    exactly, for 1 + x x0 > 0 (computed as (x/x0 - 1) / (1/x0 + x) when
-    |x0| > 1, to avoid overflow). At the point w = 0, so the value is NumPy's
-    arctan(x0); replacing arctan(w) by w - w^3/3 + w^5/5 changes the
-    function by O(w^7), so derivatives up to order 6 are those of arctan
-    (the first is dw/dx = 1 / (1 + x^2)). x = +-inf gives +-pi/2 with
-    gradient 0.
+    d arctan = 1 / (1 + x^2) squares x, which overflows beyond |x| = 1e154
+    (a warning, though the gradient 0 it gives is right to double
+    precision). For |x| > 1 the derivatives are therefore those of the same
+    function written as sign(x) pi/2 - arctan(1/x), whose rules never square
+    x; the value stays NumPy's arctan(x) exactly (the difference of the two
+    forms, under one ulp, is added as a constant: by Sterbenz's lemma
+    v + (a - v) = a). x = +-inf gives +-pi/2 with gradient 0. float32 stays
+    float32.
     """
     x = as_tensor(x)
-    finite = np.isfinite(x.data)
-    x_safe = mg.where(finite, x, 0.0) if not finite.all() else x
-    x0 = np.where(finite, x.data, 0.0)
-    # For |x0| > 1 the same w with numerator and denominator divided by x0,
-    # so that x x0 cannot overflow.
-    big = np.abs(x0) > 1.0
-    if big.any():  # double where: each form sees only its own points, others a safe 2 or 0
-        x_big, x0_big = mg.where(big, x_safe, 2.0), np.where(big, x0, 2.0)
-        x_small, x0_small = mg.where(big, 0.0, x_safe), np.where(big, 0.0, x0)
-        w = mg.where(big, (x_big / x0_big - 1.0) / (1.0 / x0_big + x_big),
-                     (x_small - x0_small) / (1.0 + x_small * x0_small))
-    else:
-        w = (x_safe - x0) / (1.0 + x_safe * x0)
-    w2 = w * w
-    value = np.arctan(np.where(finite, x.data, 0.0)) + w * (1.0 - w2 * (1.0 / 3.0 - w2 * 0.2))
-    if finite.all():
-        return value
-    return mg.where(finite, value, np.arctan(x.data))
+    big = np.abs(x.data) > 1.0
+    if not big.any():
+        return mg.arctan(x)
+    # Double where: each form sees only its own points, the others a safe 2 or 0.
+    x_big, x_small = mg.where(big, x, 2.0), mg.where(big, 0.0, x)
+    tail = np.sign(x_big.data) * (np.pi / 2) - mg.arctan(1.0 / x_big)
+    value = mg.where(big, tail, mg.arctan(x_small))
+    with np.errstate(invalid="ignore"):  # NaN in, NaN out
+        return value + (np.arctan(x.data) - value.data)

@@ -249,19 +249,8 @@ def test_registered_kl_matches_reference(pair):
 CROSS_PAIRS = [pair for pair in PAIRS if pair[0] is not pair[1] and pair[0] in SCIPY_1D]
 
 
-# dpm.quadrature.kl's divergence probe evaluates log q far out in the left tail, where a
-# Gumbel's e^{-z} overflows to -inf log q while p is already 0, and so reports +inf for
-# an unbounded p against a Gumbel q (a defect of dpm/quadrature.py, reported to its owner;
-# these two pairs are checked against scipy's quadrature in the registry test above).
-QUADRATURE_FALSE_INF = {(Normal, Gumbel), (Laplace, Gumbel)}
-
-
 @pytest.mark.claim("K1")
-@pytest.mark.parametrize("pair", [
-    pytest.param(pair, marks=pytest.mark.xfail(reason="dpm.quadrature probe: false +inf against "
-                                               "a Gumbel q (see QUADRATURE_FALSE_INF)"))
-    if pair in QUADRATURE_FALSE_INF else pair for pair in CROSS_PAIRS],
-    ids=lambda pair: f"{pair[0].__name__}-{pair[1].__name__}")
+@pytest.mark.parametrize("pair", CROSS_PAIRS, ids=lambda pair: f"{pair[0].__name__}-{pair[1].__name__}")
 def test_cross_family_kl_matches_dpm_quadrature(pair):
     # The second reference for pairs of different families: dpm.quadrature integrates our
     # own log-densities (inf where the supports are not nested or a tail diverges).

@@ -85,6 +85,105 @@ def test_quadrature_kl_infinite_for_heavy_tail_against_light_tail():
     assert close(quadrature.kl(Normal(0.0, 1.0), Cauchy(0.0, 1.0)), expected)
 
 
+# ------------------------------------ a Gumbel q: its log-density overflows to -inf far left
+# log q = -log beta - z - e^{-z} is -inf beyond z = -709 (e^{-z} overflows) although q > 0
+# there. The references below are written out by hand (dpm/kl_cross.py's formulas from the
+# Gumbel cross-entropy log beta + (E X - m)/beta + E e^{-(X - m)/beta}) and integrated by
+# scipy.quad on scipy.stats log-densities over a finite range (beyond it p (log p - log q)
+# is below e^{-200}; scipy's Laplace logpdf is -inf from 745 scales out).
+def gumbel_cross_entropy(mean, mgf, m, beta):
+    return np.log(beta) + (mean - m) / beta + mgf
+
+
+def kl_normal_gumbel(mu, s, m, beta):
+    mgf = np.exp(-(mu - m) / beta + 0.5 * (s / beta) ** 2)
+    return gumbel_cross_entropy(mu, mgf, m, beta) - 0.5 * np.log(2 * np.pi * np.e * s * s)
+
+
+def kl_laplace_gumbel(mu, b, m, beta):
+    if b >= beta:
+        return np.inf   # E e^{-X/beta} diverges for a Laplace tail e^{-|x|/b}
+    mgf = np.exp(-(mu - m) / beta) / (1.0 - (b / beta) ** 2)
+    return gumbel_cross_entropy(mu, mgf, m, beta) - (1.0 + np.log(2 * b))
+
+
+def scipy_kl(p, q, low, high, points):
+    def integrand(x):
+        lp = p.logpdf(x)
+        return np.exp(lp) * (lp - q.logpdf(x))
+    edges = [low] + sorted(points) + [high]
+    return sum(integrate.quad(integrand, a, b, limit=200, epsabs=1e-13, epsrel=1e-11)[0]
+               for a, b in zip(edges[:-1], edges[1:]))
+
+
+@pytest.mark.claim("K6")
+@pytest.mark.parametrize("p, q, expected, reference", [
+    (Normal(0.3, 1.2), Gumbel(-0.5, 1.4), kl_normal_gumbel(0.3, 1.2, -0.5, 1.4),
+     (stats.norm(0.3, 1.2), stats.gumbel_r(-0.5, 1.4), -50.0, 50.0)),
+    (Normal(-1.0, 0.5), Gumbel(1.0, 2.0), kl_normal_gumbel(-1.0, 0.5, 1.0, 2.0),
+     (stats.norm(-1.0, 0.5), stats.gumbel_r(1.0, 2.0), -30.0, 30.0)),
+    (Laplace(0.4, 0.8), Gumbel(0.1, 1.4), kl_laplace_gumbel(0.4, 0.8, 0.1, 1.4),
+     (stats.laplace(0.4, 0.8), stats.gumbel_r(0.1, 1.4), -400.0, 400.0)),
+    (Laplace(-2.0, 0.3), Gumbel(1.0, 0.5), kl_laplace_gumbel(-2.0, 0.3, 1.0, 0.5),
+     (stats.laplace(-2.0, 0.3), stats.gumbel_r(1.0, 0.5), -150.0, 150.0)),
+])
+def test_quadrature_kl_against_a_gumbel_is_finite_where_the_closed_form_is(p, q, expected,
+                                                                          reference):
+    # Far left q underflows to a false 0 while p already has: no 0 * inf, no false +inf.
+    sp, sq, low, high = reference
+    loc = float(p.loc.data)
+    by_scipy = scipy_kl(sp, sq, low, high, [loc - 5.0, loc, loc + 5.0, float(q.loc.data)])
+    assert close(by_scipy, expected, rtol=1e-9)
+    assert close(float(dpm.kl_divergence(p, q).data), expected, rtol=1e-12)  # dpm/kl_cross.py
+    assert close(quadrature.kl(p, q), expected, rtol=1e-9)
+
+
+@pytest.mark.claim("K6")
+@pytest.mark.parametrize("b", [1.0, 2.0, 3.5])
+def test_quadrature_kl_laplace_against_narrower_gumbel_is_infinite(b):
+    # p e^{-z} ~ e^{|x| (1/beta - 1/b)} / 2b does not decay for b >= beta: KL = inf. The
+    # integrand only grows until the Gumbel log-density overflows (x = -709), beyond
+    # which it is a false 0; the probe must judge the tail before that.
+    assert kl_laplace_gumbel(0.0, b, 0.0, 1.0) == np.inf
+    assert float(dpm.kl_divergence(Laplace(0.0, b), Gumbel(0.0, 1.0)).data) == np.inf
+    assert quadrature.kl(Laplace(0.0, b), Gumbel(0.0, 1.0)) == np.inf
+    # just inside the finite side, the hand formula (and scipy) agree with quadrature
+    expected = kl_laplace_gumbel(0.0, 0.5 * b, 0.0, b)
+    assert close(quadrature.kl(Laplace(0.0, 0.5 * b), Gumbel(0.0, b)), expected, rtol=1e-9)
+
+
+@pytest.mark.claim("K6")
+def test_quadrature_cross_entropy_against_a_gumbel_is_entropy_plus_kl():
+    p, q = Normal(0.3, 1.2), Gumbel(-0.5, 1.4)
+    mgf = np.exp(-(0.3 + 0.5) / 1.4 + 0.5 * (1.2 / 1.4) ** 2)
+    expected = gumbel_cross_entropy(0.3, mgf, -0.5, 1.4)
+    sp, sq = stats.norm(0.3, 1.2), stats.gumbel_r(-0.5, 1.4)
+    by_scipy = integrate.quad(lambda x: -sp.pdf(x) * sq.logpdf(x), -50.0, 50.0,
+                              points=[-5.0, 0.3, 5.0], limit=200, epsabs=1e-13)[0]
+    assert close(by_scipy, expected, rtol=1e-9)
+    assert close(quadrature.cross_entropy(p, q), expected, rtol=1e-9)
+
+
+@pytest.mark.claim("K5", "K6")
+def test_quadrature_where_q_overflows_under_p_s_bulk_takes_the_q_to_0_limit():
+    # P = N(-1000, 1) sits where the Gumbel(0, 1) log-density is -inf (e^{1000} overflows)
+    # though q > 0: there q f(p/q) -> p f'(inf), not 0. The laws barely overlap (each puts
+    # less than e^{-100000} where the other lives), so TV = 1, Hellinger int (sqrt p -
+    # sqrt q)^2 = 2, JS = log 2; and KL = log beta + (mu - m)/beta + e^{1000.5} - H = inf
+    # in double precision.
+    p, q = Normal(-1000.0, 1.0), Gumbel(0.0, 1.0)
+    assert quadrature.f_divergence(p, q, "total_variation") == pytest.approx(1.0, abs=1e-12)
+    assert quadrature.f_divergence(p, q, "hellinger") == pytest.approx(2.0, abs=1e-12)
+    assert quadrature.js(p, q) == pytest.approx(LOG2, abs=1e-12)
+    with np.errstate(over="ignore"):
+        assert kl_normal_gumbel(-1000.0, 1.0, 0.0, 1.0) == np.inf
+    assert quadrature.kl(p, q) == np.inf and quadrature.cross_entropy(p, q) == np.inf
+    with pytest.raises(ValueError, match="f_at_infinity"):
+        quadrature.f_divergence(p, q, lambda t: 0.5 * np.abs(t - 1.0))
+    value = quadrature.f_divergence(p, q, lambda t: 0.5 * np.abs(t - 1.0), f_at_infinity=0.5)
+    assert value == pytest.approx(1.0, abs=1e-12)
+
+
 def test_quadrature_kl_of_identical_laws_is_zero():
     for p in (Normal(1.0, 2.0), Laplace(0.0, 1.0), Uniform(0.0, 3.0)):
         assert abs(quadrature.kl(p, p)) < 1e-12
