@@ -140,6 +140,8 @@ def _ess_rows(quick):
     rng = np.random.default_rng(1)
     x0 = mean + 0.1 * rng.standard_normal((4, 10))
     size = f"d=10, cond 100, 4x{draws}"
+    # compile NUTS's Numba bookkeeping first (cached on disk after), as the timing rows do
+    mcmc.nuts(log_prob, x0, 2, np.random.default_rng(0), warmup=0, step_size=0.1)
     nuts_s, nuts_total = _seconds_per_ess(lambda: mcmc.nuts(log_prob, x0, draws, rng,
                                                             warmup=draws // 2))
     refs = {"hmc (10 leapfrog steps)": lambda: mcmc.hmc(log_prob, x0, draws, rng,
