@@ -65,6 +65,34 @@ def _merge(c, d, forward, p, sharp, whole_p, whole_sharp, whole_rho, sub_first, 
 
 
 @njit(cache=True)
+def drift(edge, direction, step_size, inv_metric):
+    """The leapfrog step's position x' = x + eps M^-1 (p + eps/2 grad) from each chain's edge."""
+    chains, d = inv_metric.shape
+    x = np.empty((chains, d))
+    for c in range(chains):
+        eps = direction[c] * step_size[c]
+        for i in range(d):
+            p_half = edge[c, d + i] + 0.5 * eps * edge[c, 2 * d + i]
+            x[c, i] = edge[c, i] + eps * inv_metric[c, i] * p_half
+    return x
+
+
+@njit(cache=True)
+def new_point(edge, direction, step_size, x, log_p, grad):
+    """The leaf [x' | p' | grad' | log p'] with p' = p + eps/2 grad + eps/2 grad'."""
+    chains, d = x.shape
+    point = np.empty((chains, 3 * d + 1))
+    for c in range(chains):
+        eps = direction[c] * step_size[c]
+        for i in range(d):
+            p_half = edge[c, d + i] + 0.5 * eps * edge[c, 2 * d + i]
+            point[c, i], point[c, 2 * d + i] = x[c, i], grad[c, i]
+            point[c, d + i] = p_half + 0.5 * eps * grad[c, i]
+        point[c, 3 * d] = log_p[c]
+    return point
+
+
+@njit(cache=True)
 def bookkeeping(point, inv_metric, active, u, max_depth, edge, ends, candidate, sub_candidate,
                 h0, log_weight, sub_log_weight, whole_p, whole_sharp, whole_rho, sub_first,
                 sub_rho, start, end, level, k, direction, depth, n_leapfrog, sum_metro_prob,

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dpm.mcmc._nuts_kernel import MAX_ENERGY_ERROR, bookkeeping
+from dpm.mcmc._nuts_kernel import MAX_ENERGY_ERROR, bookkeeping, drift, new_point
 from minigrad._numba import NUMBA_ENABLED
 
 COMPILED = NUMBA_ENABLED   # the kernel, else its twin (a module switch the tests flip)
@@ -102,15 +102,18 @@ class Trajectories:
 
     def tick(self, grad_fn, step_size, inv_metric, active, rng):
         """One leapfrog step of every chain; returns the mask of active chains that finished."""
-        d = self.dim
-        edge, eps = self.edge, (self.direction * step_size)[:, None]
-        p_half = edge[:, d:2 * d] + 0.5 * eps * edge[:, 2 * d:3 * d]
-        x = edge[:, :d] + eps * inv_metric * p_half
-        log_p, grad = grad_fn(x)
-        point = np.concatenate([x, p_half + 0.5 * eps * grad, grad, log_p[:, None]], axis=1)
-        u = rng.uniform(size=(3, point.shape[0]))      # take, jump, coin
         if not COMPILED:
-            return self._bookkeeping(point, inv_metric, active, u)
+            d = self.dim
+            edge, eps = self.edge, (self.direction * step_size)[:, None]
+            p_half = edge[:, d:2 * d] + 0.5 * eps * edge[:, 2 * d:3 * d]
+            x = edge[:, :d] + eps * inv_metric * p_half
+            log_p, grad = grad_fn(x)
+            point = np.concatenate([x, p_half + 0.5 * eps * grad, grad, log_p[:, None]], axis=1)
+            return self._bookkeeping(point, inv_metric, active, rng.uniform(size=(3, len(x))))
+        x = drift(self.edge, self.direction, step_size, inv_metric)
+        log_p, grad = grad_fn(x)
+        point = new_point(self.edge, self.direction, step_size, x, log_p, grad)
+        u = rng.uniform(size=(3, point.shape[0]))      # take, jump, coin
         finished = np.zeros(point.shape[0], dtype=bool)
         bookkeeping(point, inv_metric, active, u, self.max_depth, self.edge, self.ends,
                     self.candidate, self.sub_candidate, self.h0, self.log_weight,
