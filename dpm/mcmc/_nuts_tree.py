@@ -172,9 +172,10 @@ class Trajectories:
             r_now = self.sub_rho[:, None]
             rho_init, rho_final = mid[:, :, 2] - a[:, :, 2], r_now - mid[:, :, 2]
             sharp_now = sharp[:, None]
+            before = before_mid
             free = (_u_turn_free(a[:, :, 0], sharp_now, r_now - a[:, :, 2])
                     & _u_turn_free(a[:, :, 0], mid[:, :, 0], rho_init + mid[:, :, 1])
-                    & _u_turn_free(before_mid[:, :, 0], sharp_now, rho_final + before_mid[:, :, 1]))
+                    & _u_turn_free(before[:, :, 0], sharp_now, rho_final + before[:, :, 1]))
             u_turn = np.any(need & ~free, axis=1)
         self.end = np.where(closes[..., None, None], leaf[:, :, :2], self.end)
         return u_turn

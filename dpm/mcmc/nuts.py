@@ -7,11 +7,12 @@ diverges, or the depth reaches ``max_depth`` (2^max_depth - 1 steps).
 
 - Multinomial sampling (Betancourt 2017, appendix A): every point z of the
   trajectory has weight w(z) = exp(-H(z)). Within a subtree the candidate is
-  chosen in proportion to w (merging two halves keeps the second half's
-  candidate with probability W_2 / (W_1 + W_2)); when a new subtree joins the
-  trajectory its candidate replaces the current one with probability
-  min(1, W_new / W_old) (biased progressive sampling, which favours moving
-  away from the start). Both leave the target invariant.
+  chosen in proportion to w (each new leaf replaces it with probability
+  w / W_subtree-so-far: the same law as the recursion's pairwise merges,
+  which keep the second half's with probability W_2 / (W_1 + W_2)); when a
+  new subtree joins the trajectory its candidate replaces the current one
+  with probability min(1, W_new / W_old) (biased progressive sampling,
+  which favours moving away from the start). Both leave the target invariant.
 - Generalised U-turn (Betancourt 2013, as in Stan): with rho the sum of the
   momenta over a (sub)trajectory and p#_- , p#_+ = M^-1 p at its two ends,
   keep going while p#_- . rho > 0 and p#_+ . rho > 0; the check is applied to
@@ -24,16 +25,17 @@ diverges, or the depth reaches ``max_depth`` (2^max_depth - 1 steps).
   min(1, exp(H0 - H)).
 
 Warm-up: step size by dual averaging toward ``target_accept`` (0.8) and a
-windowed diagonal metric (``adaptation.py``), per chain.
+windowed diagonal metric (``adaptation.py``), per chain, each chain on its
+own warm-up clock (chains finish iterations at different times).
 
 Chains run together but not in lockstep (``_nuts_tree.py``): every call
 of the gradient takes one leapfrog step of every chain, each at its own
 place in its own tree (own direction, step size and metric); a chain whose
 iteration ends records its draw, adapts, and starts the next at once, so no
 chain waits for another's deeper tree. Each chain's draws follow the
-one-chain algorithm in distribution; only the order in which random numbers
-are consumed differs (and the subtree's candidate is drawn progressively,
-which gives each leaf the same probability w / W as pairwise merges).
+one-chain algorithm; only the order in which random numbers are consumed
+differs. After each gradient call the tree bookkeeping runs as one Numba
+kernel (``_nuts_kernel.py``), with a NumPy twin when Numba is disabled.
 """
 from __future__ import annotations
 
