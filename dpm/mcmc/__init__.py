@@ -7,9 +7,10 @@ and returns a ``Chains`` (``.samples`` (chains, draws, dim), ``.accept_rate``,
 
 Files: metropolis.py (random-walk and independence MH), gibbs.py (exact
 conditionals: Gaussian, mixture), hmc.py (leapfrog, static HMC), nuts.py
-(No-U-Turn), adaptation.py (dual averaging, windowed metric), diagnostics.py
-(R-hat, ESS, MCSE, autocorrelation), chains.py (the result), kernels.py
-(Numba MH and Gibbs loops with NumPy twins).
+(No-U-Turn; its iterative trees in _nuts_tree.py, their compiled
+bookkeeping in _nuts_kernel.py), adaptation.py (dual averaging, windowed
+metric), diagnostics.py (R-hat, ESS, MCSE, autocorrelation), chains.py (the
+result), kernels.py (Numba MH and Gibbs loops with NumPy twins).
 """
 from dpm.mcmc.chains import Chains
 from dpm.mcmc.diagnostics import (autocorrelation, ess, ess_bulk, ess_mean, ess_tail, mcse,

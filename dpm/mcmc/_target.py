@@ -78,7 +78,8 @@ def log_density_and_grad(log_prob, x):
             raise ValueError("log_prob must return a minigrad Tensor built from its input "
                              "(HMC and NUTS differentiate it)")
         values = _as_array(value, x.shape[0])
-        grad = mg.gradients(mg.sum(value), leaf).data
+        # upstream ones: the gradient of the sum without recording (and undoing) a sum node
+        grad = mg.gradients(value, leaf, grad_outputs=np.ones(values.shape)).data
     # outside the support a gradient means nothing; zero keeps the arithmetic finite
     grad = np.where(np.isfinite(values)[:, None] & np.isfinite(grad), grad, 0.0)
     return values, grad
