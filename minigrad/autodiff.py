@@ -180,10 +180,14 @@ def _propagate(roots, seeds, create_graph, targets=None):
             prim, inputs, kwargs, version = entry
             if version != STATE.version:
                 _check_unmodified(prim, inputs, version)
+            array_rules = None if create_graph else prim.array_vjps
             for i, x in enumerate(inputs):
                 if not x.requires_grad or (keep is not None and id(x) not in keep):
                     continue
-                gx = prim.vjp(i, g, node, inputs, kwargs)
+                if array_rules is not None:   # first order: the rule on ndarrays
+                    gx = _array_vjp(array_rules[i], g, node, inputs, kwargs, x._data.shape)
+                else:
+                    gx = prim.vjp(i, g, node, inputs, kwargs)
                 if gx is None:
                     continue
                 if gx._data.shape != x._data.shape:
@@ -216,6 +220,22 @@ def _check_unmodified(prim, inputs, version):
                 f"in place after the forward pass (Tensor.data assigned, or an optimizer "
                 f"step); its gradient would use the new values. Recompute the forward pass "
                 f"after modifying it")
+
+
+def _array_vjp(rule, g, out, inputs, kwargs, shape):
+    """An array rule's gradient as a Tensor, summed to the input's ``shape``."""
+    if len(inputs) == 2:
+        value = rule(g._data, out._data, inputs[0]._data, inputs[1]._data, **kwargs)
+    else:
+        value = rule(g._data, out._data, *[t._data for t in inputs], **kwargs)
+    if value is None:
+        return None
+    if type(value) is not np.ndarray:
+        value = np.asarray(value)
+    if value.shape != shape:
+        from minigrad.ops.shape import sum_to  # the primitives import this module
+        value = sum_to.forward(value, shape=shape)
+    return make_tensor(value)
 
 
 def _sum_to(g, shape):

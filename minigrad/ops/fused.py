@@ -21,11 +21,14 @@ l = 0 (a series for |2l| < 0.1), so it is never negative.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from scipy import special
 
 from minigrad.ops.elementwise import expm1, sigmoid, softplus_array
-from minigrad.ops.linalg import _matmul_vjp_a, _matmul_vjp_b
+from scipy import special
+
+from minigrad.ops.linalg import _matmul_vjp_a, _matmul_vjp_b, matmul_grad_a, matmul_grad_b
 from minigrad.ops.registry import primitive
 from minigrad.ops.shape import reshape
 
@@ -61,6 +64,9 @@ def affine(x, weight, bias):
 affine.defvjp(lambda g, out, x, weight, bias: _matmul_vjp_a(g, out, x, weight),
               lambda g, out, x, weight, bias: _matmul_vjp_b(g, out, x, weight),
               lambda g, out, x, weight, bias: g)   # the engine sums g to b's shape
+affine.defvjp_arrays(lambda g, out, x, weight, bias: matmul_grad_a(g, out, x, weight),
+                     lambda g, out, x, weight, bias: matmul_grad_b(g, out, x, weight),
+                     lambda g, out, x, weight, bias: g.reshape(-1, g.shape[-1]).sum(axis=0))
 
 
 # -------------------------------------------------------- Bernoulli logits
@@ -88,6 +94,9 @@ def bernoulli_log_prob(logits, x):
 bernoulli_log_prob.defvjp(
     lambda g, out, logits, x: _last_axis(g) * (x - sigmoid(logits)),   # d/dt = x - sigmoid(t)
     lambda g, out, logits, x: _last_axis(g) * logits)                  # d/dx = t
+bernoulli_log_prob.defvjp_arrays(
+    lambda g, out, logits, x: g[..., None] * (x - special.expit(logits)),
+    lambda g, out, logits, x: g[..., None] * logits)
 
 
 # ------------------------------------------------ KL to the standard normal
@@ -97,15 +106,18 @@ def _kl_examples(rng):
             ((rng.normal(size=(2, 3)), rng.normal(size=(3,)) * 0.5), {})]
 
 
+_INVERSE_FACTORIALS = [1.0 / math.factorial(k) for k in range(13)]
+
+
 def expm1_minus_x_array(t):
     """e^t - 1 - t on an ndarray, without cancellation: t^2 sum_{k>=2} t^(k-2)/k! for |t| < 0.1."""
     direct = np.expm1(t) - t
     small = np.abs(t) < 0.1
     if not small.any():
         return direct
-    series = np.full(np.shape(t), 1.0 / special.factorial(12), dtype=direct.dtype)
+    series = np.full(np.shape(t), _INVERSE_FACTORIALS[12], dtype=direct.dtype)
     for k in range(11, 1, -1):
-        series = series * t + 1.0 / special.factorial(k)
+        series = series * t + _INVERSE_FACTORIALS[k]
     return np.where(small, series * t * t, direct).astype(direct.dtype, copy=False)
 
 
@@ -121,3 +133,6 @@ def normal_kl_standard(loc, log_scale):
 normal_kl_standard.defvjp(
     lambda g, out, loc, log_scale: _last_axis(g) * loc,                     # d/dmu = mu
     lambda g, out, loc, log_scale: _last_axis(g) * expm1(log_scale * 2.0))  # d/dl = e^{2l} - 1
+normal_kl_standard.defvjp_arrays(
+    lambda g, out, loc, log_scale: g[..., None] * loc,
+    lambda g, out, loc, log_scale: g[..., None] * np.expm1(log_scale * 2.0))
