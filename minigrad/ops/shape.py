@@ -20,6 +20,7 @@ def reshape(x, shape):
 
 
 reshape.defvjp(lambda g, out, x, shape: reshape(g, shape=x.shape))
+reshape.defvjp_arrays(lambda g, out, x, shape: np.reshape(g, x.shape))
 
 
 @primitive("transpose", "shape",
@@ -35,6 +36,8 @@ def _transpose_vjp(g, out, x, axes=None):
 
 
 transpose.defvjp(_transpose_vjp)
+transpose.defvjp_arrays(lambda g, out, x, axes=None:
+                        np.transpose(g, None if axes is None else tuple(np.argsort(axes))))
 
 
 def swap_last(x):
@@ -53,6 +56,7 @@ def broadcast_to(x, shape):
 
 
 broadcast_to.defvjp(lambda g, out, x, shape: sum_to(g, shape=x.shape))
+broadcast_to.defvjp_arrays(lambda g, out, x, shape: sum_to.forward(g, shape=x.shape))
 
 
 @primitive("sum_to", "shape",
@@ -71,6 +75,7 @@ def sum_to(x, shape):
 
 
 sum_to.defvjp(lambda g, out, x, shape: broadcast_to(g, shape=x.shape))
+sum_to.defvjp_arrays(lambda g, out, x, shape: broadcast_to.forward(g, shape=x.shape))
 
 
 # ------------------------------------------------------------------ indexing
@@ -110,6 +115,7 @@ def _getitem(x, index):
 
 
 _getitem.defvjp(lambda g, out, x, index: scatter(g, index=index, shape=x.shape))
+_getitem.defvjp_arrays(lambda g, out, x, index: scatter.forward(g, index=index, shape=x.shape))
 
 
 def getitem(x, index):
