@@ -11,7 +11,7 @@ import pytest
 import minigrad as mg
 from minigrad import Tensor
 from minigrad.nn import MLP
-from dpm.models.gan import GANTrainer, MinibatchStdCritic, minibatch_std
+from dpm.models.gan import GANTrainer, MinibatchStdCritic, gradient_penalty, minibatch_std
 
 
 def reference_std(h, group_size):
@@ -113,6 +113,8 @@ def test_bad_arguments_are_named():
         GANTrainer(MLP([2, 4, 2], rng=np.random.default_rng(9)), critic,
                    lambda n, rng: rng.standard_normal((n, 2)), kind="wasserstein",
                    gp_weight=10.0)
+    with pytest.raises(ValueError, match="mixes_samples"):
+        gradient_penalty(critic, np.ones((4, 2)), np.zeros((4, 2)), np.random.default_rng(0))
     with pytest.raises(ValueError, match="group_size"):
         minibatch_std(Tensor(np.ones((6, 2))), 4)
     with pytest.raises(ValueError, match="group_size"):

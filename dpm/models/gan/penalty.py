@@ -60,6 +60,9 @@ def input_gradient_norms(critic, x, create_graph=True):
     With ``create_graph=True`` the norms are differentiable in the critic's
     parameters (second order).
     """
+    if getattr(critic, "mixes_samples", False):
+        raise ValueError("critic has minibatch features (mixes_samples): row i of grad_x "
+                         "sum_j f(x_j) is not grad f(x_i) for it")
     x = Tensor(_batch("x", x), requires_grad=True)
     out = critic(x)
     if out.shape not in ((x.shape[0],), (x.shape[0], 1)):
