@@ -20,7 +20,8 @@ and 7; on the grid at 4000 steps (seeds 0-2): plain 12, 14, 7 modes
 is a reliable cure (instance noise: 1 of 25 modes at 2000 steps, seed 0).
 The clipped WGAN uses c = 0.05: Arjovsky et al.'s c = 0.01 (for DCGAN critics) leaves this small
 MLP critic too flat, 0/8 modes after 2000 steps, while c = 0.05 covers
-8/8 on seeds 0 and 1 (see the printed note).
+8/8 on seeds 0 and 1 and still 0/8 on seed 2: clipping is fragile (see the
+printed note).
 
 Figures ``gan_ring_samples.png`` (samples of each game over the target's
 centres) and ``gan_ring_modes.png`` (modes covered over training, ring and
@@ -37,7 +38,8 @@ from demos._gan_setups import grid_target, make_trainer, ring_target
 RING_GAMES = ("minimax", "non_saturating", "least_squares", "wgan_clip", "wgan_gp",
               "minibatch_std")
 GRID_GAMES = ("non_saturating", "instance_noise", "minibatch_std")
-CLIP_NOTE = ("c = 0.05, not the paper's 0.01 (0/8 modes after 2000 steps on this MLP); "
+CLIP_NOTE = ("c = 0.05, not the paper's 0.01 (0/8 modes after 2000 steps on this MLP), and "
+             "even c = 0.05 fails on some seeds (0/8 on seed 2); "
              "weight clipping is slow and fragile: Arjovsky et al. (sec. 3) call "
              "clipping 'a clearly terrible way' to enforce the constraint (vanishing gradients "
              "for small c, slow for large c) and Gulrajani et al. (fig. 1) show clipped critics "
