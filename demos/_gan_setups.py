@@ -8,8 +8,9 @@ test's are the same experiment:
 - wgan_clip: RMSprop(lr 5e-4) for both players, c = 0.05, k = 5 (Arjovsky et al.'s RMSprop
   and k; their c = 0.01 and lr 5e-5 are for DCGAN critics: on this 2-64-64-1 MLP, c = 0.01
   leaves the critic too flat to see the modes, 0/8 after 2000 steps at either lr, while
-  c = 0.05 covers 8/8 on seeds 0 and 1 but 0/8 on seed 2 (fragile); the Lipschitz bound K(c) depends on the widths, so c is
-  a per-architecture choice, which is the paper's own complaint about clipping);
+  c = 0.05 covers 8/8 on seeds 0 and 1 but 0/8 on seed 2 (fragile); the Lipschitz bound
+  K(c) depends on the widths, so c is a per-architecture choice, which is the paper's own
+  complaint about clipping);
 - wgan_gp: Adam(lr 1e-3, betas (0.5, 0.9)), lambda = 10 (scaled by ``gp_weight``), k = 5
   (Gulrajani et al.);
 - instance_noise: non_saturating with N(0, 0.05^2) added to D's inputs (a remedy for
