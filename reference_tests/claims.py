@@ -114,7 +114,7 @@ CODE = {
     "G2": ["dpm/models/gan/optimum.py"],
     "G3": ["dpm/models/gan/losses.py"],
     "G4": ["dpm/models/gan/training.py", "dpm/models/gan/metrics.py"],
-    "G5": ["dpm/models/gan/metrics.py", "dpm/models/gan/training.py"],
+    "G5": ["dpm/models/gan/metrics.py", "dpm/models/gan/training.py", "dpm/models/gan/minibatch.py"],
     "G6": ["dpm/models/gan/penalty.py", "dpm/models/gan/losses.py"],
     "G7": ["dpm/models/gan/kde.py"],
     "G8": ["dpm/models/gan/metrics.py"],

@@ -51,7 +51,8 @@ def test_gan_fits_a_1d_gaussian():
 
 @pytest.mark.claim("G4", "G6")
 @pytest.mark.parametrize("game, modes, quality", [
-    ("non_saturating", 7, 0.5), ("least_squares", 7, 0.5), ("wgan_gp", 7, 0.4)])
+    ("non_saturating", 7, 0.5), ("least_squares", 7, 0.5), ("wgan_gp", 7, 0.4),
+    ("minibatch_std", 7, 0.5)])
 def test_gan_covers_the_ring_of_8(game, modes, quality):
     target = ring_target()
     trainer = make_trainer(game, target[0], seed=0)
@@ -63,8 +64,9 @@ def test_gan_covers_the_ring_of_8(game, modes, quality):
 
 @pytest.mark.claim("G6")
 def test_wgan_with_weight_clipping_trains():
-    """RMSprop, c = 0.01, k = 5: slow to sharpen (few modes at this budget), but the sliced W1
-    from the generator to the ring falls by more than half."""
+    """RMSprop, c = 0.05, k = 5: slow to sharpen, but after 1000 steps the sliced W1 from the
+    generator to the ring falls by more than half and at least 4 of 8 modes are reached (5
+    measured; c = 0.01 reaches 0 at this budget, see demos/_gan_setups.py)."""
     target = ring_target()
     trainer = make_trainer("wgan_clip", target[0], seed=0)
     reference = target[0](2000, np.random.default_rng(5))
@@ -74,22 +76,26 @@ def test_wgan_with_weight_clipping_trains():
                                         reference, n_projections=64,
                                         rng=np.random.default_rng(7)))
     before = distance()
+    assert ring_scores(trainer, target)[0] <= 2
     trainer.train(1000, progress=False)
     assert distance() < 0.5 * before
-    assert all(np.all(np.abs(p.data) <= 0.01) for p in trainer.discriminator.parameters())
+    assert ring_scores(trainer, target)[0] >= 4
+    assert all(np.all(np.abs(p.data) <= trainer.clip) for p in trainer.discriminator.parameters())
 
 
 @pytest.mark.claim("G5")
-def test_mode_collapse_measured_on_the_grid_with_instance_noise_compared():
+def test_mode_collapse_measured_on_the_grid_with_remedies_compared():
     """The 25-mode grid, same seeds: the target's own samples cover all 25 modes, the plain GAN
     after 1000 steps far fewer (measured; at this budget the shortfall is partly under-training,
     which the high-quality fraction reported beside it shows). Instance noise on D's inputs is
-    measured on the same seeds: it is no cure here (see the gan_ring demo for the curves)."""
+    measured on the same seeds, and so is the minibatch standard deviation feature: neither is
+    a cure at this budget (measured at 4000 steps, seeds 0-2: plain 12, 14, 7 modes; minibatch
+    std 13, 9, 15; see the gan_ring demo for the curves)."""
     target = grid_target()
     sample, centers, scale = target
     assert modes_covered(sample(2500, np.random.default_rng(0)), centers, scale) == 25
     results = {}
-    for game in ("non_saturating", "instance_noise"):
+    for game in ("non_saturating", "instance_noise", "minibatch_std"):
         trainer = make_trainer(game, sample, seed=0)
         trainer.train(1000, progress=False)
         results[game] = ring_scores(trainer, target)

@@ -9,6 +9,8 @@
 - ``training``: ``GANTrainer``, k critic steps per generator step (G4-G6).
 - ``metrics``: modes covered, high-quality fraction, sliced W1, Inception
   score and Frechet distance with a digits classifier (G4, G5, G8).
+- ``minibatch``: the minibatch standard deviation feature and a critic
+  with it, a remedy for mode collapse (G5).
 - ``kde``: a Gaussian KDE and the noisy mixture of G7.
 """
 from dpm.models.gan.optimum import (  # noqa: F401
@@ -20,6 +22,7 @@ from dpm.models.gan.losses import (  # noqa: F401
 from dpm.models.gan.penalty import (  # noqa: F401
     clip_weights, gradient_penalty, input_gradient_norms, interpolates, lipschitz_estimate)
 from dpm.models.gan.training import GANTrainer  # noqa: F401
+from dpm.models.gan.minibatch import MinibatchStdCritic, minibatch_std  # noqa: F401
 from dpm.models.gan.metrics import (  # noqa: F401
     DigitsClassifier, digits_classifier, digits_split, frechet_distance,
     gaussian_frechet_distance, high_quality_fraction, inception_score, mode_counts,

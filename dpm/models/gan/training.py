@@ -13,7 +13,11 @@ Goodfellow et al. (2014), Algorithm 1, for any loss of ``losses.py``:
 Each player has its own optimiser (Adam for GAN, RMSprop for the clipped
 WGAN). Fakes for the critic step are made under ``no_grad`` (the generator
 is held fixed there), and D sees the data and the fakes stacked in one batch
-(so a critic with minibatch features, which mixes samples, needs its own step).
+(half the layer calls, larger matmuls). A critic with minibatch features
+(``mixes_samples``, e.g. ``MinibatchStdCritic``) must not see the two mixed,
+so it is called once on the data and once on the fakes: its statistics are
+per real and per fake minibatch; the per-sample gradient penalty is refused
+for it (its outputs are not independent across the batch).
 ``input_noise`` = sigma adds N(0, sigma^2) to every input of D ("instance
 noise", lecture 001's "small noise perturbations" against mode collapse: P
 and P_g then overlap, so D cannot become perfect).
@@ -120,6 +124,11 @@ class GANTrainer:
         if self.clip is not None and not self.clip > 0:
             raise ValueError(f"clip must be a number > 0 or None, got {clip!r}")
         self.input_noise = _non_negative("input_noise", input_noise)
+        self.separate_batches = bool(getattr(discriminator, "mixes_samples", False))
+        if self.separate_batches and self.gp_weight:
+            raise ValueError("gp_weight must be 0 for a discriminator with minibatch features "
+                             "(mixes_samples): the per-sample gradient penalty needs outputs "
+                             "that are independent across the batch")
         self.targets = targets
         self.rng = resolve_rng(rng)
         if callable(data):
@@ -170,10 +179,14 @@ class GANTrainer:
         real = np.asarray(self.sample_data(m, self.rng), dtype=float)
         fake = self.sample(m)
         real_in, fake_in = self._noisy(real), self._noisy(fake)
-        # One pass of D over the stacked batch: half the layer calls, larger matmuls.
-        logits = self.discriminator(Tensor(np.concatenate([real_in, fake_in])))
-        loss = discriminator_loss(self._checked("data", logits[:m]),
-                                  self._checked("fakes", logits[m:]), self.kind, self.targets)
+        if self.separate_batches:  # minibatch statistics per real / per fake minibatch
+            real_logits = self.discriminator(Tensor(real_in))
+            fake_logits = self.discriminator(Tensor(fake_in))
+        else:  # one pass of D over the stacked batch: half the layer calls, larger matmuls
+            logits = self.discriminator(Tensor(np.concatenate([real_in, fake_in])))
+            real_logits, fake_logits = logits[:m], logits[m:]
+        loss = discriminator_loss(self._checked("data", real_logits),
+                                  self._checked("fakes", fake_logits), self.kind, self.targets)
         if self.gp_weight:
             loss = loss + self.gp_weight * gradient_penalty(
                 self.discriminator, real_in, fake_in, self.rng, one_sided=self.one_sided)
