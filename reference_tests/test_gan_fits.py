@@ -144,7 +144,7 @@ def test_parallel_lines_wgan_moves_theta_to_zero_gan_gets_no_signal():
     assert abs(gan_gradient) < 1e-2 * wgan_gradient
     estimate = value(_Segment(0.0), _Segment(1.0), lambda x: gan.discriminator(Tensor(x)),
                      n=4000, rng=np.random.default_rng(3), logits=True)
-    assert -0.05 < estimate.estimate <= 5 * estimate.error
+    assert -0.05 < estimate.item() <= 5 * estimate.stderr
     for _ in range(60):  # the full loop: theta falls towards 0 under the WGAN only
         wgan.step()
         gan.step()
