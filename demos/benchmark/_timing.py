@@ -10,6 +10,8 @@ from __future__ import annotations
 import statistics
 import time
 
+import numpy as np
+
 
 def median_time(fn, *, repeats=7, warmup=1, min_time=0.0):
     """Median wall time in seconds of ``fn()`` over ``repeats`` calls.
@@ -63,3 +65,40 @@ def torch_or_none():
         return None
     torch.set_num_threads(2)
     return torch
+
+
+class HandAdam:
+    """Adam written out in NumPy for the hand-derived reference steps (Kingma & Ba 2015).
+
+    m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
+    p <- p - lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps), updated in place.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+        self.params, self.lr, self.betas, self.eps = params, lr, betas, eps
+        self.moments = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
+        self.t = 0
+
+    def step(self, grads):
+        beta1, beta2 = self.betas
+        self.t += 1
+        c1, c2 = 1.0 - beta1 ** self.t, 1.0 - beta2 ** self.t
+        for p, g, (m, v) in zip(self.params, grads, self.moments):
+            m *= beta1
+            m += (1.0 - beta1) * g
+            v *= beta2
+            v += (1.0 - beta2) * (g * g)
+            p -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
+
+
+def print_profile(step, steps, top=20):
+    """Run ``step`` once, then ``steps`` times under cProfile; print the top entries by own time."""
+    import cProfile
+    import pstats
+    step()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(steps):
+        step()
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(top)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 import minigrad as mg
-from demos.benchmark._timing import median_time, row
+from demos.benchmark._timing import HandAdam, median_time, print_profile, row
 from demos.benchmark._torch_peer import torch_row
 from minigrad import nn, optim
 from minigrad.tensor import Tensor
@@ -62,9 +62,7 @@ def numpy_step(params, x, y):
               d_h = (d_out W2^T) * [h > 0],  dW1 = x^T d_h,  db1 = sum_rows d_h.
     """
     W1, b1, W2, b2 = params
-    moments = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
-    t = [0]
-    beta1, beta2 = BETAS
+    adam = HandAdam(params, LR, BETAS, EPS)
 
     def step():
         h = x @ W1 + b1
@@ -74,15 +72,7 @@ def numpy_step(params, x, y):
         loss = np.mean(diff * diff)
         d_out = diff * (2.0 / diff.size)
         d_h = (d_out @ W2.T) * (h > 0)
-        grads = (x.T @ d_h, d_h.sum(axis=0), a.T @ d_out, d_out.sum(axis=0))
-        t[0] += 1
-        c1, c2 = 1.0 - beta1 ** t[0], 1.0 - beta2 ** t[0]
-        for p, g, (m, v) in zip(params, grads, moments):
-            m *= beta1
-            m += (1.0 - beta1) * g
-            v *= beta2
-            v += (1.0 - beta2) * (g * g)
-            p -= LR * (m / c1) / (np.sqrt(v / c2) + EPS)
+        adam.step((x.T @ d_h, d_h.sum(axis=0), a.T @ d_out, d_out.sum(axis=0)))
         return float(loss)
 
     return step
@@ -166,19 +156,10 @@ def run(quick: bool) -> list[dict]:
 
 def profile(sizes=(64, 128, 8), steps=2000):
     """cProfile of our MLP step: where the time goes (``python -m demos.benchmark.engine``)."""
-    import cProfile
-    import pstats
-
     rng = np.random.default_rng(1)
     step, _ = minigrad_step(list(sizes), rng.normal(size=(BATCH, sizes[0])),
                             rng.normal(size=(BATCH, sizes[-1])))
-    step()
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for _ in range(steps):
-        step()
-    profiler.disable()
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+    print_profile(step, steps, top=25)
 
 
 if __name__ == "__main__":

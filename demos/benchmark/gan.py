@@ -26,7 +26,7 @@ import numpy as np
 
 from minigrad.nn import MLP
 from dpm.models.gan import GANTrainer
-from demos.benchmark._timing import median_time
+from demos.benchmark._timing import median_time, print_profile
 
 BATCH, HIDDEN = 256, 128
 
@@ -124,16 +124,7 @@ def run(quick: bool) -> list[dict]:
 
 def profile(gp=True, steps=300):
     """cProfile of our step (``python -m demos.benchmark.gan``)."""
-    import cProfile
-    import pstats
-    step = our_step(gp)
-    step()
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for _ in range(steps):
-        step()
-    profiler.disable()
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+    print_profile(our_step(gp), steps)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ import tempfile
 
 import numpy as np
 
-from demos.benchmark._timing import median_time, row
+from demos.benchmark._timing import HandAdam, median_time, print_profile, row
 from dpm.models.vae import VAE
 from minigrad import optim
 
@@ -79,9 +79,8 @@ def numpy_step(params, x, z_dim, seed):
     dmu = dz + mu / B, dl = dz eps s + (s^2 - 1) / B, then the encoder as an MLP.
     """
     W1, b1, W2, b2, W3, b3, W4, b4 = params
-    moments = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
-    rng, t_count, n = np.random.default_rng(seed), [0], len(x)
-    beta1, beta2 = BETAS
+    adam = HandAdam(params, LR, BETAS, EPS)
+    rng, n = np.random.default_rng(seed), len(x)
 
     def step():
         h1 = x @ W1 + b1
@@ -101,16 +100,8 @@ def numpy_step(params, x, z_dim, seed):
         dz = da2 @ W3.T
         dout = np.concatenate([dz + mu / n, dz * eps * s + (s * s - 1) / n], axis=1)
         dh1 = (dout @ W2.T) * (h1 > 0)
-        grads = (x.T @ dh1, dh1.sum(0), a1.T @ dout, dout.sum(0),
-                 z.T @ da2, da2.sum(0), a2.T @ dt, dt.sum(0))
-        t_count[0] += 1
-        c1, c2 = 1 - beta1 ** t_count[0], 1 - beta2 ** t_count[0]
-        for p, g, (m, v) in zip(params, grads, moments):
-            m *= beta1
-            m += (1 - beta1) * g
-            v *= beta2
-            v += (1 - beta2) * (g * g)
-            p -= LR * (m / c1) / (np.sqrt(v / c2) + EPS)
+        adam.step((x.T @ dh1, dh1.sum(0), a1.T @ dout, dout.sum(0),
+                   z.T @ da2, da2.sum(0), a2.T @ dt, dt.sum(0)))
         return float(loss)
 
     return step
@@ -214,19 +205,11 @@ def run(quick: bool) -> list[dict]:
 
 def profile(shape=(784, 400, 20), steps=200, dtype=np.float64):
     """cProfile of our step: where the time goes."""
-    import cProfile
-    import pstats
     import minigrad
     minigrad.tune_process()
     x, model = problem(shape, dtype)
     step = ours_step(model, x, seed=0)
-    step()
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for _ in range(steps):
-        step()
-    profiler.disable()
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+    print_profile(step, steps)
     print(f"median step: {median_time(step, repeats=20) * 1e3:.2f} ms")
 
 
