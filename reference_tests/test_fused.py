@@ -122,3 +122,30 @@ def test_affine_equals_matmul_plus_bias_and_linear_uses_it():
                                    rtol=1e-12 if dtype == np.float64 else 1e-5)
     with pytest.raises(ValueError, match="bias"):
         mg.affine(Tensor(np.ones((2, 3))), Tensor(np.ones((3, 4))), Tensor(np.ones(3)))
+
+
+@pytest.mark.claim("A1")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fused_rule_kernels_equal_their_numpy_twins(dtype):
+    from minigrad.kernels import fused as kernels
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(64, 33)).astype(dtype)
+    x[0, :4] = [0.0, -0.0, np.nan, np.inf]           # relu' is 0 at 0 and at NaN, 1 at inf
+    g = rng.normal(size=x.shape).astype(dtype)
+    fast, twin = kernels.relu_grad_numba(g, x), kernels.relu_grad_numpy(g, x)
+    assert fast.dtype == twin.dtype == dtype
+    np.testing.assert_array_equal(fast, twin)
+    np.testing.assert_array_equal(fast[0, :4], [0.0, 0.0, 0.0, g[0, 3]])
+    # the KL's rows: the series (|2l| < 0.1), the direct form, and the boundary between
+    mu = rng.normal(size=(64, 9)).astype(dtype)
+    log_scale = np.concatenate([rng.uniform(-0.06, 0.06, size=(32, 9)),
+                                rng.normal(size=(31, 9)) * 2,
+                                np.full((1, 9), 0.05)]).astype(dtype)
+    fast = kernels.normal_kl_standard_numba(mu, log_scale)
+    twin = kernels.normal_kl_standard_numpy(mu, log_scale)
+    assert fast.dtype == twin.dtype == dtype and fast.shape == (64,)
+    np.testing.assert_allclose(fast, twin, rtol=1e-13 if dtype == np.float64 else 1e-6)
+    # the dispatcher takes the twin for broadcast or strided operands, with the same values
+    np.testing.assert_allclose(kernels.normal_kl_standard(mu, log_scale[0]),
+                               kernels.normal_kl_standard_numpy(mu, log_scale[0]), rtol=1e-13)
+    np.testing.assert_array_equal(kernels.relu_grad(g.T, x.T), kernels.relu_grad_numpy(g.T, x.T))
