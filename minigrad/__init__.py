@@ -20,7 +20,7 @@ from minigrad.ops import (
     digamma, div, erf, erfc,
     erfcx, exp, expm1, getitem, inv, leaky_relu, lgamma, log, log1p, log_ndtr, log_sigmoid,
     log_softmax, logdet, logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg, polygamma,
-    pow, relu, reshape, scatter, sigmoid, sin, softmax, softplus, sqrt, square, stack, sub, sum,
+    pow, relu, reparameterize, reshape, scatter, sigmoid, sin, softmax, softplus, sqrt, square, stack, sub, sum,
     sum_to, tanh, transpose, triangular_solve, normal_kl_standard, where)
 from minigrad.gradcheck import GradcheckError, gradcheck, gradgradcheck
 
@@ -32,7 +32,7 @@ __all__ = [
     "div", "erf", "erfc", "erfcx", "exp", "expm1", "getitem", "inv", "leaky_relu", "lgamma", "log",
     "log1p", "log_ndtr", "log_sigmoid", "log_softmax", "logdet", "logsumexp", "matmul", "max",
     "maximum", "mean", "min", "minimum", "mul", "neg", "normal_kl_standard", "polygamma", "pow",
-    "relu", "reshape",
+    "relu", "reparameterize", "reshape",
     "scatter", "sigmoid", "sin", "softmax", "softplus", "sqrt", "square", "stack", "sub", "sum",
     "sum_to", "tanh", "transpose", "triangular_solve", "where",
 ]
