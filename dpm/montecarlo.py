@@ -91,9 +91,11 @@ class Estimate(Tensor):
         values = values if isinstance(values, Tensor) else Tensor(np.asarray(values, dtype=float))
         n = values.shape[axis]
         mean = mg.mean(values, axis=axis)
-        with np.errstate(invalid="ignore"):  # inf - inf in the spread of an infinite mean
-            stderr = values.data.std(axis=axis, ddof=1) / np.sqrt(n) if n > 1 else \
-                np.full(mean.shape, np.nan)
+        if n > 1:
+            with np.errstate(invalid="ignore"):  # inf - inf in the spread of an infinite mean
+                stderr = values.data.std(axis=axis, ddof=1) / np.sqrt(n)
+        else:
+            stderr = np.full(mean.shape, np.nan)
         return cls.from_tensor(mean, stderr, n)
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import weakref
 
 import numpy as np
@@ -118,9 +119,9 @@ def topological_order(roots):
         if expanded:
             order.append(node)
             continue
-        if id(node) in seen:
+        if node in seen:      # Tensors hash by identity (object.__hash__)
             continue
-        seen.add(id(node))
+        seen.add(node)
         stack.append((node, True))
         entry = node._node
         if entry is _FREED:
@@ -129,27 +130,27 @@ def topological_order(roots):
                 "pass; pass retain_graph=True to the first backward to keep it")
         if entry is not None:
             for parent in entry[1]:
-                if parent.requires_grad and id(parent) not in seen:
+                if parent.requires_grad and parent not in seen:
                     stack.append((parent, False))
     return order
 
 
 def _relevant(order, targets):
-    """ids of the nodes through which some target can be reached going upward."""
+    """The nodes through which some target can be reached going upward."""
     relevant = set(targets)
     for node in order:  # parents come first, so one pass suffices
         entry = node._node
-        if entry is not None and any(id(p) in relevant for p in entry[1]):
-            relevant.add(id(node))
+        if entry is not None and any(p in relevant for p in entry[1]):
+            relevant.add(node)
     return relevant
 
 
 def _propagate(roots, seeds, create_graph, targets=None):
     """Run the chain rule from ``roots`` with upstream ``seeds``.
 
-    Returns (order, grads) where grads maps id(node) -> gradient Tensor for
+    Returns (order, grads) where grads maps node -> gradient Tensor for
     every leaf reached (``targets is None``) or for every node in
-    ``targets`` (a set of ids).
+    ``targets`` (a set of Tensors; Tensors hash by identity).
     """
     order = topological_order(roots)
     keep = None if targets is None else _relevant(order, targets)
@@ -157,7 +158,7 @@ def _propagate(roots, seeds, create_graph, targets=None):
         return order, _propagate_arrays(order, roots, seeds, keep, targets)
     grads = {}
     for root, seed in zip(roots, seeds):
-        grads[id(root)] = _accumulate(grads.get(id(root)), seed, create_graph)
+        grads[root] = _accumulate(grads.get(root), seed, create_graph)
     results = {}
     anomaly = STATE.anomaly
     previous_mode = STATE.grad_enabled
@@ -168,22 +169,22 @@ def _propagate(roots, seeds, create_graph, targets=None):
     STATE.anomaly = False
     try:
         for node in reversed(order):
-            g = grads.pop(id(node), None)
+            g = grads.pop(node, None)
             if g is None:
                 continue
             entry = node._node
             if targets is None:
                 if entry is None:  # a leaf
-                    results[id(node)] = g
-            elif id(node) in targets:
-                results[id(node)] = g
+                    results[node] = g
+            elif node in targets:
+                results[node] = g
             if entry is None:
                 continue
             prim, inputs, kwargs, version = entry
             if version != STATE.version:
                 _check_unmodified(prim, inputs, version)
             for i, x in enumerate(inputs):
-                if not x.requires_grad or (keep is not None and id(x) not in keep):
+                if not x.requires_grad or (keep is not None and x not in keep):
                     continue
                 gx = prim.vjp(i, g, node, inputs, kwargs)
                 if gx is None:
@@ -193,7 +194,7 @@ def _propagate(roots, seeds, create_graph, targets=None):
                 if anomaly:
                     check_anomaly(prim.name, gx._data, [g._data] + [t._data for t in inputs],
                                   "backward")
-                grads[id(x)] = _accumulate(grads.get(id(x)), gx, create_graph)
+                grads[x] = _accumulate(grads.get(x), gx, create_graph)
     finally:
         STATE.grad_enabled = previous_mode
         STATE.anomaly = anomaly
@@ -230,22 +231,22 @@ def _propagate_arrays(order, roots, seeds, keep, targets):
     """
     grads = {}
     for root, seed in zip(roots, seeds):
-        previous = grads.get(id(root))
-        grads[id(root)] = seed._data if previous is None else previous + seed._data
+        previous = grads.get(root)
+        grads[root] = seed._data if previous is None else previous + seed._data
     results = {}
     anomaly, previous_mode, state_version = STATE.anomaly, STATE.grad_enabled, STATE.version
     STATE.grad_enabled = STATE.anomaly = False   # as in _propagate
     try:
         for node in reversed(order):
-            g = grads.pop(id(node), None)
+            g = grads.pop(node, None)
             if g is None:
                 continue
             entry = node._node
             if targets is None:
                 if entry is None:  # a leaf
-                    results[id(node)] = g
-            elif id(node) in targets:
-                results[id(node)] = g
+                    results[node] = g
+            elif node in targets:
+                results[node] = g
             if entry is None:
                 continue
             prim, inputs, kwargs, version = entry
@@ -253,7 +254,7 @@ def _propagate_arrays(order, roots, seeds, keep, targets):
                 _check_unmodified(prim, inputs, version)
             rules, arrays = prim.array_vjps, None
             for i, x in enumerate(inputs):
-                if not x.requires_grad or (keep is not None and id(x) not in keep):
+                if not x.requires_grad or (keep is not None and x not in keep):
                     continue
                 if rules is not None:
                     if arrays is None:
@@ -270,8 +271,8 @@ def _propagate_arrays(order, roots, seeds, keep, targets):
                     gx = _sum_to_array(gx, x._data.shape)
                 if anomaly:
                     check_anomaly(prim.name, gx, [g] + [t._data for t in inputs], "backward")
-                previous = grads.get(id(x))
-                grads[id(x)] = gx if previous is None else previous + gx
+                previous = grads.get(x)
+                grads[x] = gx if previous is None else previous + gx
     finally:
         STATE.grad_enabled = previous_mode
         STATE.anomaly = anomaly
@@ -279,6 +280,8 @@ def _propagate_arrays(order, roots, seeds, keep, targets):
 
 
 def _sum_to_array(g, shape):
+    if g.size == math.prod(shape):       # only axes of length 1 differ: nothing to sum
+        return g.reshape(shape)
     from minigrad.ops.shape import sum_to  # the primitives import this module
     return sum_to.forward(g, shape=shape)
 
@@ -330,7 +333,7 @@ def _store_gradients(order, results, create_graph, seed):
     """
     kept = {id(seed._data)}
     for leaf in order:
-        g = results.get(id(leaf))
+        g = results.get(leaf)
         if g is None:
             continue
         if leaf._grad is not None:
@@ -374,8 +377,8 @@ def gradients(outputs, inputs, grad_outputs=None, create_graph=False, retain_gra
     order = []
     if live:
         order, results = _propagate([o for o, _ in live], [s for _, s in live], create_graph,
-                                    targets={id(x) for x in inputs})
-    grads = [results.get(id(x), make_tensor(np.zeros_like(x._data))) for x in inputs]
+                                    targets=set(inputs))
+    grads = [results.get(x, make_tensor(np.zeros_like(x._data))) for x in inputs]
     if not (create_graph if retain_graph is None else retain_graph):
         _free(order)
     return grads[0] if single else grads

@@ -12,6 +12,7 @@ magnitudes and give -inf with zero gradient for an all -inf row.
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 
@@ -72,17 +73,28 @@ sum.defvjp_arrays(lambda g, out, x, axis=None, keepdims=False: _expand_array(g, 
 
 @primitive("mean", "reduction", _reduction_examples)
 def mean(x, axis=None, keepdims=False):
-    return np.mean(x, axis=axis, keepdims=keepdims)
+    if x.size == 0 or x.dtype not in (np.float64, np.float32):   # ints, float16, empty
+        return np.mean(x, axis=axis, keepdims=keepdims)
+    # np.mean's own two steps (sum, then divide by the count) without its Python wrapper
+    total = np.add.reduce(x, axis=axis, keepdims=keepdims)
+    return np.true_divide(total, x.size // np.size(total))
 
 
 def _count(shape, axis):
-    return int(np.prod([shape[a] for a in normalize_axes(axis, len(shape))]))
+    return math.prod(shape[a] for a in normalize_axes(axis, len(shape)))
 
 
 mean.defvjp(lambda g, out, x, axis=None, keepdims=False:  # d mean = 1/n
             expand_to_input(g, x, axis) * (1.0 / builtins.max(_count(x.shape, axis), 1)))
-mean.defvjp_arrays(lambda g, out, x, axis=None, keepdims=False:
-                   _expand_array(g, x, axis) * (1.0 / builtins.max(_count(x.shape, axis), 1)))
+mean.defvjp_arrays(lambda g, out, x, axis=None, keepdims=False: _mean_grad_array(g, x, axis))
+
+
+def _mean_grad_array(g, x, axis):
+    """g / n put back on the reduced axes, written straight into a fresh array."""
+    out = np.empty(x.shape, dtype=g.dtype)
+    kept = g.reshape(kept_shape(x.shape, axis)) if g.ndim != x.ndim else g
+    np.multiply(kept, 1.0 / builtins.max(x.size // builtins.max(g.size, 1), 1), out=out)
+    return out
 
 
 def _argmax_weights(x, out, axis):
