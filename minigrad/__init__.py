@@ -16,18 +16,19 @@ from minigrad.tensor import Tensor, as_tensor
 from minigrad.autodiff import (
     backward, detect_anomaly, enable_grad, grad, gradients, no_grad)
 from minigrad.ops import (
-    abs, add, affine, arctan, bernoulli_log_prob, broadcast_to, cholesky, clip, concatenate, cos,
-    digamma, div, erf, erfc,
-    erfcx, exp, expm1, getitem, inv, leaky_relu, lgamma, log, log1p, log_ndtr, log_sigmoid,
-    log_softmax, logdet, logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg, polygamma,
-    pow, relu, reparameterize, reshape, scatter, sigmoid, sin, softmax, softplus, sqrt, square, stack, sub, sum,
-    sum_to, tanh, transpose, triangular_solve, normal_kl_standard, where)
+    abs, add, affine, affine_relu, arctan, bernoulli_log_prob, broadcast_to, cholesky, clip,
+    concatenate, cos, digamma, div, erf, erfc, erfcx, exp, expm1, getitem, inv, leaky_relu,
+    lgamma, log, log1p, log_ndtr, log_sigmoid, log_softmax, logdet, logsumexp, matmul, max,
+    maximum, mean, min, minimum, mul, neg, normal_kl_standard, polygamma, pow, relu,
+    reparameterize, reshape, scatter, sigmoid, sin, softmax, softplus, sqrt, square, stack, sub,
+    sum, sum_to, tanh, transpose, triangular_solve, where)
 from minigrad.gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 __all__ = [
     "Tensor", "as_tensor", "tune_process", "backward", "detect_anomaly", "enable_grad", "grad",
     "gradients", "no_grad", "GradcheckError", "gradcheck", "gradgradcheck",
-    "abs", "add", "affine", "arctan", "bernoulli_log_prob", "broadcast_to", "cholesky", "clip",
+    "abs", "add", "affine", "affine_relu", "arctan", "bernoulli_log_prob", "broadcast_to",
+    "cholesky", "clip",
     "concatenate", "cos", "digamma",
     "div", "erf", "erfc", "erfcx", "exp", "expm1", "getitem", "inv", "leaky_relu", "lgamma", "log",
     "log1p", "log_ndtr", "log_sigmoid", "log_softmax", "logdet", "logsumexp", "matmul", "max",

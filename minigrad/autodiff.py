@@ -225,9 +225,10 @@ def _propagate_arrays(order, roots, seeds, keep, targets):
     """The first-order chain rule (nothing recorded) on ndarrays: ``_propagate``'s fast path.
 
     Gradients stay ndarrays from the seeds to the leaves: each node's array
-    rules (``Primitive.defvjp_arrays``) take and return arrays, and a
-    primitive without them has its Tensor rule run on wrapped arrays. Only
-    the results are wrapped as Tensors.
+    rules (``Primitive.defvjp_arrays``, or one joint rule for all its inputs,
+    ``defvjp_arrays_joint``) take and return arrays, and a primitive without
+    them has its Tensor rule run on wrapped arrays. Only the results are
+    wrapped as Tensors.
     """
     grads = {}
     for root, seed in zip(roots, seeds):
@@ -252,11 +253,18 @@ def _propagate_arrays(order, roots, seeds, keep, targets):
             prim, inputs, kwargs, version = entry
             if version != state_version:
                 _check_unmodified(prim, inputs, version)
-            rules, arrays = prim.array_vjps, None
+            rules, joint, arrays = prim.array_vjps, prim.array_vjp_joint, None
             for i, x in enumerate(inputs):
                 if not x.requires_grad or (keep is not None and x not in keep):
                     continue
-                if rules is not None:
+                if joint is not None:
+                    if arrays is None:   # one call gives every input's gradient
+                        arrays = [t._data for t in inputs]
+                        wanted = [t.requires_grad and (keep is None or t in keep)
+                                  for t in inputs]
+                        joint_grads = joint(g, node._data, wanted, *arrays, **kwargs)
+                    gx = joint_grads[i]
+                elif rules is not None:
                     if arrays is None:
                         arrays = [t._data for t in inputs]
                     gx = rules[i](g, node._data, *arrays, **kwargs)

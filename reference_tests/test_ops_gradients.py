@@ -245,6 +245,7 @@ ORACLES = {
     "logdet": _logdet_svd,
     # fused: the compositions they replace, term by term with libm and math.fsum
     "affine": lambda x, W, b: _matmul_loops(x, W) + b,
+    "affine_relu": lambda x, W, b: np.maximum(_matmul_loops(x, W) + b, 0.0),
     "bernoulli_log_prob": _bernoulli_log_prob_oracle,
     "normal_kl_standard": _normal_kl_standard_oracle,
     "reparameterize": _scalar(lambda m, l, e: m + math.exp(l) * e),

@@ -97,7 +97,7 @@ def _normal_kl_rows(loc, log_scale, out):
 
 
 def normal_kl_standard_numba(loc, log_scale):
-    """Kernel: the twin's value, one pass over the rows (float64 arithmetic, result in the dtype)."""
+    """Kernel: the twin's value in one pass over the rows (float64 sums, result in the dtype)."""
     width = loc.shape[-1] if loc.ndim else 1
     out = np.empty(loc.shape[:-1], dtype=loc.dtype)
     _normal_kl_rows(loc.reshape(-1, width), log_scale.reshape(-1, width), out.reshape(-1))

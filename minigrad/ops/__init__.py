@@ -9,7 +9,8 @@ input, declared side by side in its family's file:
 - ``shape.py``: reshape, transpose, broadcast_to/sum_to, indexing/scatter,
   concatenate, stack;
 - ``linalg.py``: matmul, triangular_solve, inv, logdet, cholesky;
-- ``fused.py``: affine (x W + b), bernoulli_log_prob, normal_kl_standard, reparameterize:
+- ``fused.py``: affine (x W + b), affine_relu, bernoulli_log_prob, normal_kl_standard,
+  reparameterize:
   compositions the models run every step, fused for speed.
 
 ``REGISTRY`` maps each primitive's name to it, with example inputs, so that
@@ -25,5 +26,5 @@ from minigrad.ops.elementwise import (  # noqa: F401
 from minigrad.ops.reductions import (  # noqa: F401
     logsumexp, log_softmax, max, mean, min, softmax, sum)
 from minigrad.ops.linalg import cholesky, inv, logdet, matmul, triangular_solve  # noqa: F401
-from minigrad.ops.fused import (affine, bernoulli_log_prob, normal_kl_standard,  # noqa: F401
-                                reparameterize)
+from minigrad.ops.fused import (affine, affine_relu, bernoulli_log_prob,  # noqa: F401
+                                normal_kl_standard, reparameterize)

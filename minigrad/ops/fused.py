@@ -7,6 +7,8 @@ other op). They exist for speed only; their values are the compositions'.
 
     affine(x, W, b)              = x W + b                       (nn.Linear)
         dx = G W^T,  dW = x^T G (summed over x's leading axes),  db = G (summed to b)
+    affine_relu(x, W, b)         = relu(x W + b)                 (a hidden layer)
+        the same with G masked: G [x W + b > 0] = G [out > 0], computed once for all three
     bernoulli_log_prob(t, x)     = sum_j x_j t_j - softplus(t_j)  (over the last axis)
         dt = g (x - sigmoid(t)),  dx = g t
     normal_kl_standard(mu, l)    = 1/2 sum_j e^{2 l_j} - 1 - 2 l_j + mu_j^2
@@ -20,9 +22,10 @@ x in {0, 1} with logits t (for x in [0, 1], minus the binary cross-entropy);
 ``reparameterize`` is the reparameterization trick of a diagonal Gaussian
 guide, z = mu + sigma eps with sigma = e^l and eps ~ N(0, I) drawn outside
 (of shape (k,) + mu's for k draws per input): the path through which the
-ELBO's gradient reaches mu and l. ``normal_kl_standard`` takes the log standard deviation l, so there is no
-log(exp) round trip, and forms e^{2l} - 1 - 2l without cancellation near
-l = 0 (a series for |2l| < 0.1), so it is never negative.
+ELBO's gradient reaches mu and l. ``normal_kl_standard`` takes the log
+standard deviation l, so there is no log(exp) round trip, and forms
+e^{2l} - 1 - 2l without cancellation near l = 0 (a series for |2l| < 0.1,
+in the Numba kernel of :mod:`minigrad.kernels.fused`), so it is never negative.
 """
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ from minigrad.kernels import fused as fused_kernels
 from minigrad.ops.elementwise import exp, expm1, sigmoid, sigmoid_array, softplus_array
 
 from minigrad.ops.linalg import _matmul_vjp_a, _matmul_vjp_b, matmul_grad_a, matmul_grad_b
-from minigrad.ops.registry import primitive
+from minigrad.ops.registry import const_like, primitive
 from minigrad.ops.shape import reshape
 
 
@@ -83,6 +86,33 @@ def _bias_grad(g):
     if rows.dtype == np.float64 or rows.shape[0] <= 256:
         return np.ones(rows.shape[0], dtype=rows.dtype) @ rows
     return rows.sum(axis=0)
+
+
+# ---------------------------------------------------- a hidden relu layer
+@primitive("affine_relu", "fused", _affine_examples)
+def affine_relu(x, weight, bias):
+    """relu(x W + b): a Linear layer and its relu as one primitive (same shapes as affine)."""
+    out = affine.forward(x, weight, bias)     # a fresh array: the relu is taken in place
+    return np.maximum(out, 0.0, out=out)
+
+
+def _masked(g, out):
+    """G [out > 0]: the upstream gradient through the relu (its derivative, a constant)."""
+    return g * const_like(out.data > 0, g)
+
+
+affine_relu.defvjp(
+    lambda g, out, x, weight, bias: _matmul_vjp_a(_masked(g, out), out, x, weight),
+    lambda g, out, x, weight, bias: _matmul_vjp_b(_masked(g, out), out, x, weight),
+    lambda g, out, x, weight, bias: _masked(g, out))
+
+
+@affine_relu.defvjp_arrays_joint
+def _affine_relu_grads(g, out, wanted, x, weight, bias):
+    masked = fused_kernels.relu_grad(g, out)   # out > 0 exactly where x W + b > 0
+    return (matmul_grad_a(masked, out, x, weight) if wanted[0] else None,
+            matmul_grad_b(masked, out, x, weight) if wanted[1] else None,
+            _bias_grad(masked) if wanted[2] else None)
 
 
 # -------------------------------------------------------- Bernoulli logits

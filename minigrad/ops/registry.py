@@ -25,6 +25,9 @@ saving a primitive dispatch and a Tensor per operation inside each rule;
 higher-order passes always use the Tensor rules. Both are checked: the
 finite-difference checks run the array rules (first order) and the Tensor
 rules (second order), and the suite checks the two agree on every example.
+Where the inputs' gradients share work (a fused layer's masked upstream
+gradient), one *joint* array rule (``defvjp_arrays_joint``) returns them all
+from one call instead.
 
 Every primitive is listed in ``REGISTRY`` with ``examples``, a function
 ``rng -> list of (args, kwargs)`` giving valid inputs away from kinks and
@@ -49,7 +52,8 @@ class Primitive:
     i-th one.
     """
 
-    __slots__ = ("name", "family", "forward", "vjps", "examples", "variadic", "array_vjps")
+    __slots__ = ("name", "family", "forward", "vjps", "examples", "variadic", "array_vjps",
+                 "array_vjp_joint")
 
     def __init__(self, name, family, forward, examples=None, variadic=False):
         self.name = name
@@ -59,6 +63,7 @@ class Primitive:
         self.examples = examples
         self.variadic = variadic
         self.array_vjps = None
+        self.array_vjp_joint = None
 
     def defvjp(self, *rules):
         """Declare the VJP rules, one per input in order (decorator-friendly)."""
@@ -71,6 +76,15 @@ class Primitive:
         if self.variadic or self.vjps is None or len(rules) != len(self.vjps):
             raise ValueError(f"{self.name}: array rules need one per Tensor rule")
         self.array_vjps = rules
+
+    def defvjp_arrays_joint(self, rule):
+        """Declare one array rule for all inputs, for first-order backward passes:
+        ``rule(g, out, wanted, *inputs, **kwargs) -> tuple`` of one gradient per input
+        (None where ``wanted[i]`` is False), for inputs whose gradients share work."""
+        if self.variadic or self.vjps is None:
+            raise ValueError(f"{self.name}: a joint array rule needs the Tensor rules first")
+        self.array_vjp_joint = rule
+        return rule
 
     def vjp(self, i, g, out, inputs, kwargs):
         """Gradient for input ``i`` given upstream ``g`` (a Tensor): what the backward pass calls."""
