@@ -21,31 +21,45 @@ def median_time(fn, *, repeats=7, warmup=1, min_time=0.0):
     enough to reach it (and the result is divided back to one call), so
     microsecond-scale operations are not swamped by timer resolution.
     """
-    for _ in range(warmup):
-        fn()
-    inner = 1
-    if min_time > 0:
-        start = time.perf_counter()
-        fn()
-        once = max(time.perf_counter() - start, 1e-9)
-        inner = max(1, int(min_time / once))
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(inner):
+    return median_times([fn], repeats=repeats, warmup=warmup, min_time=min_time)[0]
+
+
+def median_times(fns, *, repeats=7, warmup=1, min_time=0.0):
+    """``median_time`` of each of ``fns``, their timed units interleaved.
+
+    Each repeat times one unit of every function in turn, so a slow spell of
+    the machine (another process, a frequency change) falls on all of them
+    alike instead of on whichever happened to run then: the ratios of the
+    medians are steadier than those of medians taken one after the other.
+    """
+    inners = []
+    for fn in fns:
+        for _ in range(warmup):
             fn()
-        samples.append((time.perf_counter() - start) / inner)
-    return statistics.median(samples)
+        inner = 1
+        if min_time > 0:
+            start = time.perf_counter()
+            fn()
+            once = max(time.perf_counter() - start, 1e-9)
+            inner = max(1, int(min_time / once))
+        inners.append(inner)
+    samples = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, inner, times in zip(fns, inners, samples):
+            start = time.perf_counter()
+            for _ in range(inner):
+                fn()
+            times.append((time.perf_counter() - start) / inner)
+    return [statistics.median(times) for times in samples]
 
 
 def row(bench, size, ours, ours_fn, ref, ref_fn, **timing):
-    """Time ``ours_fn`` and ``ref_fn`` and return one result row (a dict).
+    """Time ``ours_fn`` and ``ref_fn`` (interleaved) and return one result row (a dict).
 
     The keys are the ones ``--json`` prints: bench, size, ours, ours_s, ref,
     ref_s, speedup = ref_s / ours_s (above 1 means ours is faster).
     """
-    ref_s = median_time(ref_fn, **timing)
-    ours_s = median_time(ours_fn, **timing)
+    ref_s, ours_s = median_times([ref_fn, ours_fn], **timing)
     return {
         "bench": bench,
         "size": size,
