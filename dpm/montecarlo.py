@@ -103,6 +103,7 @@ class Estimate(Tensor):
 # mathematics, only the vertex an Estimate occupies). d/dx x = 1.
 _as_estimate = Primitive("estimate", "identity", lambda x: x)
 _as_estimate.defvjp(lambda g, out, x: g)
+_as_estimate.defvjp_arrays(lambda g, out, x: g)
 
 
 def check_sample_size(n):

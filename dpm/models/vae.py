@@ -212,7 +212,7 @@ class VAE(nn.Module):
             # does (the same numbers, by the fused reparameterize), and KL(q || N(0, I))
             # from (mu, log sigma) as one primitive: kl_divergence's value (tested) in one
             # dispatch instead of ~60.
-            eps = rng.standard_normal((k,) + loc.shape).astype(loc.dtype)
+            eps = rng.standard_normal((k,) + loc.shape).astype(loc.dtype, copy=False)
             if k == 1:   # one draw: the same numbers, without a draws axis to add and remove
                 z = mg.reparameterize(loc, log_scale, eps[0])
                 bound = self.decode(z).log_prob(x) - mg.normal_kl_standard(loc, log_scale)
