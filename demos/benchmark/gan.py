@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 
 import numpy as np
 
+import minigrad
 from minigrad.nn import MLP
 from dpm.models.gan import GANTrainer
 from demos.benchmark._timing import median_time, print_profile
@@ -93,7 +93,9 @@ def torch_time(gp, repeats):
         return None
     times = []
     for threads in (1, 2):
-        env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+        # PyTorch's own environment: without the OMP_WAIT_POLICY our tune_process set
+        env = dict(minigrad.tuning.untuned_environment(), OMP_NUM_THREADS=str(threads),
+                   MKL_NUM_THREADS=str(threads))
         done = subprocess.run([sys.executable, "-c", TORCH_SCRIPT, str(threads),
                                "gp" if gp else "plain", str(repeats)],
                               capture_output=True, text=True, env=env, timeout=600)

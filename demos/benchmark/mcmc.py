@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -120,7 +119,7 @@ def _numpyro_seconds_per_ess(mean, cov, x0, draws):
         try:
             done = subprocess.run([sys.executable, "-c", NUMPYRO_SCRIPT, payload],
                                   capture_output=True, text=True, timeout=900, check=True,
-                                  env={**os.environ, **NUMPYRO_ENV})
+                                  env={**mg.tuning.untuned_environment(), **NUMPYRO_ENV})
             seconds = json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
             samples = [np.load(out + f".{seed}.npy") for seed in (0, 1)]
         except (subprocess.SubprocessError, ValueError, OSError, KeyError, IndexError):

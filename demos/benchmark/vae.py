@@ -48,6 +48,7 @@ import numpy as np
 
 from demos.benchmark._timing import HandAdam, median_time, print_profile, row
 from dpm.models.vae import VAE
+import minigrad
 from minigrad import optim
 
 BATCH = 128
@@ -176,7 +177,8 @@ def torch_rows(shape, dtype, params, x, first_eps, our_loss, ours_s, repeats):
                  **{f"p{i}": p for i, p in enumerate(params)})
         best = None
         for threads in (1, 2):
-            env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+            # PyTorch's own environment: without the OMP_WAIT_POLICY our tune_process set
+            env = dict(minigrad.tuning.untuned_environment(), OMP_NUM_THREADS=str(threads))
             done = subprocess.run([sys.executable, "-c", TORCH_SCRIPT, path, str(threads),
                                    str(repeats)], capture_output=True, text=True, env=env,
                                   timeout=600)
