@@ -151,3 +151,29 @@ def test_fused_rule_kernels_equal_their_numpy_twins(dtype):
     np.testing.assert_allclose(kernels.normal_kl_standard(mu, log_scale[0]),
                                kernels.normal_kl_standard_numpy(mu, log_scale[0]), rtol=1e-13)
     np.testing.assert_array_equal(kernels.relu_grad(g.T, x.T), kernels.relu_grad_numpy(g.T, x.T))
+
+
+@pytest.mark.claim("A1")
+def test_sequential_and_mlp_fuse_linear_and_relu_with_the_same_values_and_gradients():
+    rng = np.random.default_rng(7)
+    first, second = (mg.nn.Linear(5, 4, rng=np.random.default_rng(1)),
+                     mg.nn.Linear(4, 3, rng=np.random.default_rng(2)))
+    x = rng.normal(size=(6, 5))
+    fused = mg.nn.Sequential(first, mg.relu, second)(Tensor(x))
+    assert fused._node[1][0]._node[0] is REGISTRY["affine_relu"]      # one node for both
+    fused.sum().backward()
+    grads = [p.grad.copy() for p in (first.weight, first.bias, second.weight, second.bias)]
+    for p in (first.weight, first.bias, second.weight, second.bias):
+        p.grad = None
+    hidden = mg.relu(mg.affine(Tensor(x), first.weight, first.bias))   # the composition
+    plain = mg.affine(hidden, second.weight, second.bias)
+    plain.sum().backward()
+    np.testing.assert_allclose(fused.data, plain.data, rtol=1e-15, atol=0)
+    for g, p in zip(grads, (first.weight, first.bias, second.weight, second.bias)):
+        np.testing.assert_allclose(g, p.grad, rtol=1e-13, atol=1e-15)
+    mlp = mg.nn.MLP([5, 4, 3], rng=np.random.default_rng(3))
+    out = mlp(Tensor(x))
+    assert out._node[1][0]._node[0] is REGISTRY["affine_relu"]
+    expected = np.maximum(x @ mlp.layers[0].weight.data + mlp.layers[0].bias.data, 0.0)
+    np.testing.assert_allclose(out.data, expected @ mlp.layers[1].weight.data
+                               + mlp.layers[1].bias.data, rtol=1e-13)
