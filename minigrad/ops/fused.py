@@ -140,6 +140,8 @@ def bernoulli_log_prob(logits, x):
 bernoulli_log_prob.defvjp(
     lambda g, out, logits, x: _last_axis(g) * (x - sigmoid(logits)),   # d/dt = x - sigmoid(t)
     lambda g, out, logits, x: _last_axis(g) * logits)                  # d/dx = t
+
+
 def _bernoulli_logit_grad(g, logits, x):
     """g (x - sigmoid(t)) on arrays, in place where the shapes allow."""
     residual = sigmoid_array(logits)
