@@ -177,3 +177,28 @@ def test_sequential_and_mlp_fuse_linear_and_relu_with_the_same_values_and_gradie
     expected = np.maximum(x @ mlp.layers[0].weight.data + mlp.layers[0].bias.data, 0.0)
     np.testing.assert_allclose(out.data, expected @ mlp.layers[1].weight.data
                                + mlp.layers[1].bias.data, rtol=1e-13)
+
+
+def test_a_joint_rule_is_asked_only_for_the_wanted_gradients():
+    rng = np.random.default_rng(8)
+    x = Tensor(rng.normal(size=(5, 4)))                          # a constant input
+    weight = Tensor(rng.normal(size=(4, 3)), requires_grad=True)
+    bias = Tensor(rng.normal(size=3), requires_grad=True)
+    prim, asked = REGISTRY["affine_relu"], []
+    rule = prim.array_vjp_joint
+
+    def spy(g, out, wanted, *arrays):
+        asked.append(list(wanted))
+        return rule(g, out, wanted, *arrays)
+    prim.array_vjp_joint = spy
+    try:
+        out = mg.affine_relu(x, weight, bias)
+        (only_weight,) = mg.gradients(out.sum(), [weight], retain_graph=True)
+        both = mg.gradients(out.sum(), [weight, bias])
+    finally:
+        prim.array_vjp_joint = rule
+    assert asked == [[False, True, False], [False, True, True]]
+    mask = (x.data @ weight.data + bias.data > 0) * 1.0
+    np.testing.assert_allclose(only_weight.data, x.data.T @ mask, rtol=1e-14)
+    np.testing.assert_allclose(both[0].data, only_weight.data, rtol=0)
+    np.testing.assert_allclose(both[1].data, mask.sum(axis=0), rtol=1e-14)
