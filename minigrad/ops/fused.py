@@ -200,22 +200,11 @@ def reparameterize(loc, log_scale, eps):
     return z
 
 
-def _sum_leading(g, shape):
-    """g summed over its leading axes down to ``shape`` (broadcasting's reverse, fast path)."""
-    if g.shape == shape:
-        return g
-    if g.shape[g.ndim - len(shape):] == shape:
-        return g.reshape((-1,) + shape).sum(axis=0)
-    from minigrad.ops.shape import sum_to
-    return sum_to.forward(g, shape=shape)
-
-
 reparameterize.defvjp(
     lambda g, out, loc, log_scale, eps: g,                              # dz/dmu = 1
     lambda g, out, loc, log_scale, eps: g * eps * exp(log_scale),       # dz/dl = eps e^l
     lambda g, out, loc, log_scale, eps: g * exp(log_scale))             # dz/deps = e^l
-reparameterize.defvjp_arrays(
-    lambda g, out, loc, log_scale, eps: _sum_leading(g, loc.shape),
-    lambda g, out, loc, log_scale, eps: _sum_leading(g * eps * np.exp(log_scale),
-                                                     log_scale.shape),
+reparameterize.defvjp_arrays(   # as the Tensor rules, the engine sums each to its input
+    lambda g, out, loc, log_scale, eps: g,
+    lambda g, out, loc, log_scale, eps: g * eps * np.exp(log_scale),
     lambda g, out, loc, log_scale, eps: g * np.exp(log_scale))

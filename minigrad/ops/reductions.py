@@ -90,10 +90,9 @@ mean.defvjp_arrays(lambda g, out, x, axis=None, keepdims=False: _mean_grad_array
 
 
 def _mean_grad_array(g, x, axis):
-    """g / n put back on the reduced axes, written straight into a fresh array."""
-    out = np.empty(x.shape, dtype=g.dtype)
-    kept = g.reshape(kept_shape(x.shape, axis)) if g.ndim != x.ndim else g
-    np.multiply(kept, 1.0 / builtins.max(x.size // builtins.max(g.size, 1), 1), out=out)
+    """g / n put back on the reduced axes (``_expand_array``, then scaled in place)."""
+    out = _expand_array(g, x, axis)
+    out *= 1.0 / builtins.max(_count(x.shape, axis), 1)
     return out
 
 
