@@ -254,14 +254,13 @@ def _propagate_arrays(order, roots, seeds, keep, targets):
             if version != state_version:
                 _check_unmodified(prim, inputs, version)
             rules, joint, arrays = prim.array_vjps, prim.array_vjp_joint, None
+            wanted = [x.requires_grad and (keep is None or x in keep) for x in inputs]
             for i, x in enumerate(inputs):
-                if not x.requires_grad or (keep is not None and x not in keep):
+                if not wanted[i]:
                     continue
                 if joint is not None:
                     if arrays is None:   # one call gives every input's gradient
                         arrays = [t._data for t in inputs]
-                        wanted = [t.requires_grad and (keep is None or t in keep)
-                                  for t in inputs]
                         joint_grads = joint(g, node._data, wanted, *arrays, **kwargs)
                     gx = joint_grads[i]
                 elif rules is not None:
